@@ -1,0 +1,80 @@
+import Type, { type Static } from 'typebox';
+
+/**
+ * The configuration file schema. `hint` is the one-line reason printed when a value is bad,
+ * so an operator reads "server.port: must be an integer 1-65535" rather than a validator's jargon.
+ */
+const Duration = (hint: string, def: string) =>
+  Type.Union([Type.String(), Type.Number()], { default: def, hint: `must be a duration like ${hint}` });
+
+const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
+
+export const ConfigFileSchema = Type.Object(
+  {
+    server: Type.Object(
+      {
+        host: Type.String({ minLength: 1, default: '0.0.0.0', hint: 'must be a host name or IP address' }),
+        port: Type.Integer({ minimum: 1, maximum: 65535, default: 8080, hint: 'must be an integer 1-65535' }),
+        readTimeout: Duration('"30s"', '30s'),
+        writeTimeout: Duration('"30s"', '30s'),
+        shutdownTimeout: Duration('"10s"', '10s'),
+        bodyLimit: Type.Integer({ minimum: 1024, maximum: 104_857_600, default: 1_048_576, hint: 'must be a byte count 1024-104857600' }),
+        trustProxy: Type.Boolean({ default: false, hint: 'must be true or false' }),
+      },
+      { additionalProperties: false, default: {} },
+    ),
+    database: Type.Object(
+      {
+        url: Type.String({ default: '', hint: 'must be empty (SQLite in the data dir), sqlite:<path> or postgres://...' }),
+      },
+      { additionalProperties: false, default: {} },
+    ),
+    jwt: Type.Object(
+      {
+        secret: Type.String({ default: '', hint: 'must be a string of at least 32 characters' }),
+        expiry: Duration('"24h"', '24h'),
+      },
+      { additionalProperties: false, default: {} },
+    ),
+    allowOrigins: Type.Array(Type.String({ minLength: 1 }), { default: [], hint: 'must be a list of origins like https://fleet.example.com' }),
+    dataDir: Type.String({ minLength: 1, default: './data', hint: 'must be a directory path' }),
+    secrets: Type.Object(
+      {
+        masterKey: Type.String({ default: '', hint: 'must be 32 bytes as 64 hex characters or base64' }),
+      },
+      { additionalProperties: false, default: {} },
+    ),
+    log: Type.Object(
+      {
+        level: Type.Union(LOG_LEVELS.map((l) => Type.Literal(l)), { default: 'info', hint: `must be one of ${LOG_LEVELS.join(', ')}` }),
+      },
+      { additionalProperties: false, default: {} },
+    ),
+    audit: Type.Object(
+      {
+        retentionDays: Type.Integer({ minimum: 1, maximum: 36_500, default: 90, hint: 'must be an integer 1-36500' }),
+        purgeInterval: Duration('"1h"', '1h'),
+      },
+      { additionalProperties: false, default: {} },
+    ),
+    auth: Type.Object(
+      {
+        adminPassword: Type.String({ default: '', hint: 'must be a string' }),
+        loginMaxFailures: Type.Integer({ minimum: 1, maximum: 1000, default: 10, hint: 'must be an integer 1-1000' }),
+        loginWindow: Duration('"10m"', '10m'),
+      },
+      { additionalProperties: false, default: {} },
+    ),
+    hub: Type.Object(
+      {
+        heartbeatInterval: Duration('"30s"', '30s'),
+        maxBufferedBytes: Type.Integer({ minimum: 1024, default: 1_048_576, hint: 'must be a byte count >= 1024' }),
+        maxLaggedMessages: Type.Integer({ minimum: 1, default: 1000, hint: 'must be an integer >= 1' }),
+      },
+      { additionalProperties: false, default: {} },
+    ),
+  },
+  { additionalProperties: false },
+);
+
+export type ConfigFile = Static<typeof ConfigFileSchema>;

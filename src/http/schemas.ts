@@ -1,0 +1,42 @@
+import Type, { type Static, type TSchema } from 'typebox';
+
+export const ErrorEnvelope = Type.Object(
+  {
+    error: Type.Object({
+      code: Type.String(),
+      message: Type.String(),
+      details: Type.Optional(Type.Unknown()),
+      requestId: Type.String(),
+    }),
+  },
+  { $id: 'ErrorEnvelope', description: 'Every error answers with this envelope' },
+);
+
+/** Adds the error envelope to a route's responses, so OpenAPI and serialisation both know it. */
+export function responses<T extends Record<number, TSchema>>(ok: T) {
+  return { ...ok, '4xx': ErrorEnvelope, '5xx': ErrorEnvelope };
+}
+
+export const Pagination = Type.Object({
+  page: Type.Integer(),
+  limit: Type.Integer(),
+  total: Type.Integer(),
+  totalPages: Type.Integer(),
+});
+export type Pagination = Static<typeof Pagination>;
+
+export const PageQuery = {
+  page: Type.Optional(Type.Integer({ minimum: 1, maximum: 1_000_000, default: 1 })),
+  limit: Type.Optional(Type.Integer({ minimum: 1, maximum: 500, default: 50 })),
+};
+
+export const IdParams = Type.Object({ id: Type.String({ minLength: 1, maxLength: 64, pattern: '^[A-Za-z0-9_-]+$' }) });
+
+export const Timestamp = Type.String({ format: 'date-time' });
+export const NullableTimestamp = Type.Union([Timestamp, Type.Null()]);
+
+export const Ok = Type.Object({ ok: Type.Literal(true) });
+
+export function pagination(page: number, limit: number, total: number): Pagination {
+  return { page, limit, total, totalPages: Math.ceil(total / limit) };
+}

@@ -1,0 +1,48 @@
+import { Ajv, type ErrorObject } from 'ajv';
+import addFormats from 'ajv-formats';
+import type { FastifySchemaCompiler } from 'fastify';
+import type { FieldIssue } from '../lib/errors.js';
+
+function makeAjv(coerceTypes: boolean | 'array'): Ajv {
+  const ajv = new Ajv({ allErrors: true, useDefaults: true, removeAdditional: false, coerceTypes, strict: false });
+  addFormats.default(ajv);
+  return ajv;
+}
+
+/**
+ * Bodies are validated strictly (no type coercion: `"5"` is not a number, unknown keys are
+ * errors when a schema forbids them). Query strings and params arrive as text, so they coerce.
+ */
+const strict = makeAjv(false);
+const coercing = makeAjv('array');
+
+export const validatorCompiler: FastifySchemaCompiler<unknown> = ({ schema, httpPart }) => {
+  const ajv = httpPart === 'body' ? strict : coercing;
+  return ajv.compile(schema as object) as ReturnType<FastifySchemaCompiler<unknown>>;
+};
+
+/** Turns validator errors into one issue per bad field, named by its dotted path. */
+export function fieldIssues(errors: readonly Partial<ErrorObject>[], part: string | undefined): FieldIssue[] {
+  const seen = new Set<string>();
+  const issues: FieldIssue[] = [];
+  for (const error of errors) {
+    const base = (error.instancePath ?? '').split('/').filter(Boolean).join('.');
+    const params = (error.params ?? {}) as Record<string, unknown>;
+    let field = base;
+    let message = error.message ?? 'is invalid';
+    if (error.keyword === 'required') {
+      field = [base, String(params.missingProperty)].filter(Boolean).join('.');
+      message = 'is required';
+    } else if (error.keyword === 'additionalProperties') {
+      field = [base, String(params.additionalProperty)].filter(Boolean).join('.');
+      message = 'is not an allowed field';
+    } else if (error.keyword === 'enum' && Array.isArray(params.allowedValues)) {
+      message = `must be one of ${params.allowedValues.map(String).join(', ')}`;
+    }
+    const name = field || part || 'body';
+    if (seen.has(name)) continue;
+    seen.add(name);
+    issues.push({ field: name, message });
+  }
+  return issues;
+}

@@ -1,0 +1,28 @@
+import { describe, expect, it } from 'vitest';
+import { redactDetails } from './audit.fns.js';
+
+describe('redactDetails', () => {
+  it('replaces values under secret-looking keys at any depth, keeps flags', () => {
+    const out = redactDetails({
+      username: 'ann',
+      password: 'hunter2',
+      nested: { apiKey: 'k', privateKey: '-----BEGIN', passphrase: 'p', list: [{ token: 't' }] },
+      hasPassword: true,
+    });
+    expect(out).toEqual({
+      username: 'ann',
+      password: '[redacted]',
+      nested: { apiKey: '[redacted]', privateKey: '[redacted]', passphrase: '[redacted]', list: [{ token: '[redacted]' }] },
+      hasPassword: true,
+    });
+    expect(JSON.stringify(out)).not.toMatch(/hunter2|BEGIN/);
+  });
+
+  it('bounds long strings and cycles', () => {
+    const cyclic: Record<string, unknown> = { a: 'x'.repeat(5000) };
+    cyclic.self = cyclic;
+    const out = redactDetails(cyclic);
+    expect((out.a as string).length).toBeLessThan(2100);
+    expect(out.self).toBe('[truncated]');
+  });
+});

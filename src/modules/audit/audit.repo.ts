@@ -1,0 +1,95 @@
+import { sql, type SelectQueryBuilder } from 'kysely';
+import type { Db, Executor } from '../../db/database.js';
+import { likeContains, toCount } from '../../db/errors.js';
+import type { AuditLogRow, Database } from '../../db/types.js';
+import type { AuditEntry, AuditFilter } from './audit.types.js';
+
+function toEntry(row: AuditLogRow): AuditEntry {
+  return {
+    id: row.id,
+    timestamp: row.ts,
+    environmentId: row.environment_id,
+    environmentName: row.environment_name,
+    userId: row.user_id,
+    username: row.username,
+    type: row.type,
+    level: row.level,
+    action: row.action,
+    message: row.message,
+    details: row.details ? (JSON.parse(row.details) as Record<string, unknown>) : null,
+    requestId: row.request_id,
+    ip: row.ip,
+  };
+}
+
+function applyFilter<O>(query: SelectQueryBuilder<Database, 'audit_logs', O>, filter: AuditFilter) {
+  let q = query;
+  if (filter.type) q = q.where('type', '=', filter.type);
+  if (filter.level) q = q.where('level', '=', filter.level);
+  if (filter.action) q = q.where('action', '=', filter.action);
+  if (filter.environmentId) q = q.where('environment_id', '=', filter.environmentId);
+  if (filter.userId) q = q.where('user_id', '=', filter.userId);
+  if (filter.from) q = q.where('ts', '>=', filter.from);
+  if (filter.to) q = q.where('ts', '<=', filter.to);
+  if (filter.q) q = q.where(sql`lower(message)`, 'like', sql`${likeContains(filter.q)} escape '\\'`);
+  return q;
+}
+
+export function createAuditRepo(db: Db) {
+  return {
+    async insert(entry: AuditEntry, ex: Executor = db): Promise<void> {
+      await ex
+        .insertInto('audit_logs')
+        .values({
+          id: entry.id,
+          ts: entry.timestamp,
+          environment_id: entry.environmentId,
+          environment_name: entry.environmentName,
+          user_id: entry.userId,
+          username: entry.username,
+          type: entry.type,
+          level: entry.level,
+          action: entry.action,
+          message: entry.message,
+          details: entry.details ? JSON.stringify(entry.details) : null,
+          request_id: entry.requestId,
+          ip: entry.ip,
+        })
+        .execute();
+    },
+
+    async findById(id: string, ex: Executor = db): Promise<AuditEntry | undefined> {
+      const row = await ex.selectFrom('audit_logs').selectAll().where('id', '=', id).executeTakeFirst();
+      return row && toEntry(row);
+    },
+
+    async list(filter: AuditFilter, page: number, limit: number, ex: Executor = db): Promise<AuditEntry[]> {
+      const rows = await applyFilter(ex.selectFrom('audit_logs').selectAll(), filter)
+        .orderBy('ts', 'desc')
+        .orderBy('id', 'desc')
+        .limit(limit)
+        .offset((page - 1) * limit)
+        .execute();
+      return rows.map(toEntry);
+    },
+
+    async count(filter: AuditFilter, ex: Executor = db): Promise<number> {
+      const row = await applyFilter(ex.selectFrom('audit_logs').select((eb) => eb.fn.countAll().as('n')), filter).executeTakeFirstOrThrow();
+      return toCount(row.n);
+    },
+
+    async countBy(column: 'type' | 'level', filter: AuditFilter, ex: Executor = db): Promise<Record<string, number>> {
+      const rows = await applyFilter(ex.selectFrom('audit_logs').select([column, (eb) => eb.fn.countAll().as('n')]), filter)
+        .groupBy(column)
+        .execute();
+      return Object.fromEntries(rows.map((r) => [r[column], toCount(r.n)]));
+    },
+
+    async deleteOlderThan(cutoff: string, ex: Executor = db): Promise<number> {
+      const result = await ex.deleteFrom('audit_logs').where('ts', '<', cutoff).executeTakeFirst();
+      return Number(result.numDeletedRows);
+    },
+  };
+}
+
+export type AuditRepo = ReturnType<typeof createAuditRepo>;

@@ -1,0 +1,49 @@
+import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
+import { IdParams, pagination, responses } from '../../http/schemas.js';
+import { ValidationError } from '../../lib/errors.js';
+import type { AuditService } from './audit.service.js';
+import type { AuditFilter } from './audit.types.js';
+import { AuditCount, AuditCountQuery, AuditEntrySchema, AuditList, AuditListQuery, AuditStats } from './audit.schemas.js';
+
+const tags = ['audit'];
+
+/** Timestamps are stored as ISO UTC text; normalise the bounds so text comparison is exact. */
+function toFilter(query: AuditFilter): AuditFilter {
+  const iso = (field: 'from' | 'to') => {
+    const value = query[field];
+    return value === undefined ? undefined : new Date(value).toISOString();
+  };
+  const filter = { ...query, from: iso('from'), to: iso('to') };
+  if (filter.from && filter.to && filter.from > filter.to) throw ValidationError.field('from', 'must not be after to');
+  return filter;
+}
+
+export const auditRoutes: FastifyPluginAsyncTypebox<{ audit: AuditService }> = async (app, { audit }) => {
+  app.get(
+    '/logs',
+    { config: { auth: 'viewer' }, schema: { tags, summary: 'Audit log, newest first', querystring: AuditListQuery, response: responses({ 200: AuditList }) } },
+    async (request) => {
+      const { page = 1, limit = 50, ...filter } = request.query;
+      const result = await audit.list(toFilter(filter), page, limit);
+      return { logs: result.logs, pagination: pagination(page, limit, result.total) };
+    },
+  );
+
+  app.get(
+    '/logs/count',
+    { config: { auth: 'viewer' }, schema: { tags, summary: 'Count of entries matching the filters', querystring: AuditCountQuery, response: responses({ 200: AuditCount }) } },
+    async (request) => ({ count: await audit.count(toFilter(request.query)) }),
+  );
+
+  app.get(
+    '/logs/stats',
+    { config: { auth: 'viewer' }, schema: { tags, summary: 'Counts by type and by level', querystring: AuditCountQuery, response: responses({ 200: AuditStats }) } },
+    async (request) => audit.stats(toFilter(request.query)),
+  );
+
+  app.get(
+    '/logs/:id',
+    { config: { auth: 'viewer' }, schema: { tags, summary: 'One entry', params: IdParams, response: responses({ 200: AuditEntrySchema }) } },
+    async (request) => audit.get(request.params.id),
+  );
+};

@@ -1,0 +1,37 @@
+import Type from 'typebox';
+import { NullableTimestamp, Timestamp } from '../../http/schemas.js';
+import { Password, RoleSchema, UserSchema } from '../users/users.schemas.js';
+
+export const LoginBody = Type.Object(
+  { username: Type.String({ minLength: 1, maxLength: 64 }), password: Type.String({ minLength: 1, maxLength: 256 }) },
+  { additionalProperties: false },
+);
+
+export const LoginResult = Type.Object({ token: Type.String(), expiresAt: Timestamp, user: UserSchema });
+
+export const Me = Type.Object({
+  user: UserSchema,
+  credential: Type.Object({ kind: Type.Enum(['session', 'api_token']), id: Type.String(), expiresAt: NullableTimestamp }),
+  role: RoleSchema,
+});
+
+export const ChangePasswordBody = Type.Object({ currentPassword: Type.String({ minLength: 1, maxLength: 256 }), newPassword: Password }, { additionalProperties: false });
+
+export const ApiTokenSchema = Type.Object({
+  id: Type.String(),
+  name: Type.String(),
+  prefix: Type.String({ description: 'The first characters, to recognise a token' }),
+  createdAt: Timestamp,
+  expiresAt: NullableTimestamp,
+  lastUsedAt: NullableTimestamp,
+});
+
+export const CreateApiTokenBody = Type.Object(
+  {
+    name: Type.String({ minLength: 1, maxLength: 100, pattern: '^[^\\u0000-\\u001f]+$' }),
+    expiresInDays: Type.Optional(Type.Integer({ minimum: 1, maximum: 3650 })),
+  },
+  { additionalProperties: false },
+);
+
+export const CreatedApiToken = Type.Object({ ...ApiTokenSchema.properties, token: Type.String({ description: 'Shown once; store it now' }) });

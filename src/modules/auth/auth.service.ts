@@ -1,0 +1,198 @@
+import { createHash, randomBytes } from 'node:crypto';
+import { SignJWT, jwtVerify } from 'jose';
+import type { Clock } from '../../lib/clock.js';
+import { AlreadyExistsError, ConflictError, NotFoundError, RateLimitedError, UnauthorizedError, ValidationError } from '../../lib/errors.js';
+import { newId } from '../../lib/ids.js';
+import type { PasswordHasher } from '../../lib/passwords.js';
+import { isUniqueViolation } from '../../db/errors.js';
+import type { AuditService } from '../audit/audit.service.js';
+import type { User, UsersRepo } from '../users/users.repo.js';
+import type { ApiToken, CredentialOwner, CredentialsRepo } from './credentials.repo.js';
+import type { Actor, Principal, Revocation } from './auth.types.js';
+import { LoginThrottle } from './login-throttle.js';
+
+export const API_TOKEN_PREFIX = 'pbf_';
+const TOKEN_TOUCH_INTERVAL_MS = 60_000;
+
+export interface AuthServiceDeps {
+  usersRepo: Pick<UsersRepo, 'findCredentials' | 'findPasswordHash' | 'setPasswordHash' | 'touchLogin' | 'findById'>;
+  credentialsRepo: CredentialsRepo;
+  audit: Pick<AuditService, 'record'>;
+  hasher: PasswordHasher;
+  clock: Clock;
+  jwtSecret: Uint8Array;
+  jwtExpiryMs: number;
+  loginMaxFailures: number;
+  loginWindowMs: number;
+}
+
+const hashToken = (token: string) => createHash('sha256').update(token).digest('hex');
+
+export function createAuthService(deps: AuthServiceDeps) {
+  const { usersRepo, credentialsRepo, audit, hasher, clock } = deps;
+  const throttle = new LoginThrottle(deps.loginMaxFailures, deps.loginWindowMs);
+  const revocationListeners: ((r: Revocation) => void)[] = [];
+  const emit = (r: Revocation) => revocationListeners.forEach((listener) => listener(r));
+  const now = () => clock.now();
+  // A real hash of a random password: verifying unknown users against it takes as long as
+  // verifying known ones, so response times do not reveal which usernames exist.
+  let dummyHash: Promise<string> | undefined;
+  const getDummyHash = () => (dummyHash ??= hasher.hash(randomBytes(16).toString('hex')));
+
+  function toPrincipal(owner: CredentialOwner, kind: Principal['kind']): Principal {
+    return { userId: owner.userId, username: owner.username, role: owner.role, kind, credentialId: owner.credentialId, expiresAt: owner.expiresAt };
+  }
+
+  async function issueSession(user: User, meta: { ip: string | null; userAgent: string | null }) {
+    const issuedAt = now();
+    const expiresAt = new Date(issuedAt.getTime() + deps.jwtExpiryMs);
+    const sessionId = newId();
+    await credentialsRepo.createSession({
+      id: sessionId,
+      userId: user.id,
+      createdAt: issuedAt.toISOString(),
+      expiresAt: expiresAt.toISOString(),
+      ip: meta.ip,
+      userAgent: meta.userAgent,
+    });
+    const token = await new SignJWT({})
+      .setProtectedHeader({ alg: 'HS256', typ: 'JWT' })
+      .setSubject(user.id)
+      .setJti(sessionId)
+      .setIssuedAt(Math.floor(issuedAt.getTime() / 1000))
+      .setExpirationTime(Math.floor(expiresAt.getTime() / 1000))
+      .sign(deps.jwtSecret);
+    return { token, expiresAt: expiresAt.toISOString() };
+  }
+
+  return {
+    onRevocation(listener: (r: Revocation) => void): void {
+      revocationListeners.push(listener);
+    },
+
+    async login(input: { username: string; password: string; userAgent: string | null }, actor: Actor) {
+      const username = input.username.toLowerCase();
+      const keys = [`ip:${actor.ip ?? 'unknown'}`, `user:${username}`];
+      const at = now().getTime();
+      const wait = Math.max(...keys.map((k) => throttle.retryAfter(k, at)));
+      const auditBase = { type: 'auth' as const, action: 'login', actor: { ...actor, username } };
+      if (wait > 0) {
+        await audit.record({ ...auditBase, level: 'warning', message: `login refused for ${username}: too many failed attempts`, details: { retryAfterSeconds: wait } });
+        throw new RateLimitedError(`too many failed logins; try again in ${wait}s`, wait);
+      }
+      const found = await usersRepo.findCredentials(username);
+      const passwordOk = await hasher.verify(found?.passwordHash ?? (await getDummyHash()), input.password);
+      if (!found || !passwordOk || !found.user.active) {
+        keys.forEach((k) => throttle.recordFailure(k, at));
+        const reason = !found ? 'unknown user' : !passwordOk ? 'wrong password' : 'user is deactivated';
+        await audit.record({ ...auditBase, level: 'warning', message: `login failed for ${username}: ${reason}` });
+        // One message for every cause, so the answer does not reveal which usernames exist.
+        throw new UnauthorizedError('invalid username or password');
+      }
+      throttle.reset(`user:${username}`);
+      const session = await issueSession(found.user, { ip: actor.ip, userAgent: input.userAgent });
+      const lastLogin = now().toISOString();
+      await usersRepo.touchLogin(found.user.id, lastLogin);
+      await audit.record({ ...auditBase, actor: { ...actor, userId: found.user.id, username }, level: 'success', message: `${username} logged in` });
+      return { token: session.token, expiresAt: session.expiresAt, user: { ...found.user, lastLogin } };
+    },
+
+    /** Resolves a bearer credential to its principal, or throws UNAUTHORIZED. */
+    async authenticate(token: string): Promise<Principal> {
+      const at = now();
+      if (token.startsWith(API_TOKEN_PREFIX)) {
+        const owner = await credentialsRepo.findLiveApiToken(hashToken(token), at.toISOString());
+        if (!owner) throw new UnauthorizedError('invalid, expired or revoked token');
+        // Recording every use would be a write per request; a minute's precision is plenty.
+        if (!owner.lastUsedAt || at.getTime() - Date.parse(owner.lastUsedAt) > TOKEN_TOUCH_INTERVAL_MS) {
+          await credentialsRepo.touchApiToken(owner.credentialId, at.toISOString());
+        }
+        return toPrincipal(owner, 'api_token');
+      }
+      let sessionId: string | undefined;
+      try {
+        const { payload } = await jwtVerify(token, deps.jwtSecret, { algorithms: ['HS256'], currentDate: at });
+        sessionId = payload.jti;
+      } catch {
+        throw new UnauthorizedError('invalid or expired token');
+      }
+      const owner = sessionId ? await credentialsRepo.findLiveSession(sessionId, at.toISOString()) : undefined;
+      if (!owner) throw new UnauthorizedError('session ended; log in again');
+      return toPrincipal(owner, 'session');
+    },
+
+    async logout(principal: Principal, actor: Actor): Promise<void> {
+      if (principal.kind !== 'session') throw new ConflictError('API tokens are revoked with DELETE /api/v1/auth/tokens/:id');
+      await credentialsRepo.revokeSession(principal.credentialId, now().toISOString());
+      emit({ kind: 'session', id: principal.credentialId });
+      await audit.record({ type: 'auth', level: 'info', action: 'logout', message: `${principal.username} logged out`, actor });
+    },
+
+    async changePassword(principal: Principal, input: { currentPassword: string; newPassword: string }, actor: Actor): Promise<void> {
+      const current = await usersRepo.findPasswordHash(principal.userId);
+      if (!current || !(await hasher.verify(current, input.currentPassword))) {
+        await audit.record({ type: 'auth', level: 'warning', action: 'password_change', message: `password change refused for ${principal.username}: wrong current password`, actor });
+        throw ValidationError.field('currentPassword', 'does not match your current password');
+      }
+      if (input.currentPassword === input.newPassword) throw ValidationError.field('newPassword', 'must differ from the current password');
+      const stamp = now().toISOString();
+      await usersRepo.setPasswordHash(principal.userId, await hasher.hash(input.newPassword), stamp);
+      const keep = principal.kind === 'session' ? principal.credentialId : undefined;
+      const revoked = await credentialsRepo.revokeUserSessions(principal.userId, stamp, keep);
+      revoked.forEach((id) => emit({ kind: 'session', id }));
+      await audit.record({
+        type: 'auth',
+        level: 'success',
+        action: 'password_change',
+        message: `${principal.username} changed their password; ${revoked.length} other session(s) ended`,
+        actor,
+      });
+    },
+
+    /** Ends every session of a user (deactivation, deletion, password reset). */
+    async revokeUser(userId: string): Promise<void> {
+      await credentialsRepo.revokeUserSessions(userId, now().toISOString());
+      emit({ kind: 'user', userId });
+    },
+
+    async createApiToken(principal: Principal, input: { name: string; expiresInDays?: number | undefined }, actor: Actor) {
+      const token = `${API_TOKEN_PREFIX}${randomBytes(32).toString('base64url')}`;
+      const createdAt = now();
+      const expiresAt = input.expiresInDays ? new Date(createdAt.getTime() + input.expiresInDays * 86_400_000).toISOString() : null;
+      let apiToken: ApiToken;
+      try {
+        apiToken = await credentialsRepo.createApiToken({
+          id: newId(),
+          userId: principal.userId,
+          name: input.name,
+          tokenHash: hashToken(token),
+          prefix: token.slice(0, API_TOKEN_PREFIX.length + 6),
+          createdAt: createdAt.toISOString(),
+          expiresAt,
+        });
+      } catch (error) {
+        if (isUniqueViolation(error)) throw new AlreadyExistsError('API token', 'name', input.name);
+        throw error;
+      }
+      await audit.record({ type: 'auth', level: 'info', action: 'api_token_create', message: `${principal.username} created API token "${input.name}"`, details: { tokenId: apiToken.id, expiresAt }, actor });
+      return { ...apiToken, token };
+    },
+
+    listApiTokens: (principal: Principal) => credentialsRepo.listApiTokens(principal.userId),
+
+    async revokeApiToken(principal: Principal, id: string, actor: Actor): Promise<void> {
+      const name = await credentialsRepo.findApiTokenName(id, principal.userId);
+      if (name === undefined || !(await credentialsRepo.deleteApiToken(id, principal.userId))) throw new NotFoundError('API token', id);
+      emit({ kind: 'api_token', id });
+      await audit.record({ type: 'auth', level: 'info', action: 'api_token_revoke', message: `${principal.username} revoked API token "${name}"`, details: { tokenId: id }, actor });
+    },
+
+    pruneThrottle(): void {
+      throttle.prune(now().getTime());
+    },
+
+    purgeExpiredSessions: () => credentialsRepo.purgeSessions(now().toISOString()),
+  };
+}
+
+export type AuthService = ReturnType<typeof createAuthService>;

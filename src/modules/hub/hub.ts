@@ -1,0 +1,180 @@
+import type { Clock } from '../../lib/clock.js';
+import type { Principal, Revocation } from '../auth/auth.types.js';
+import { MAX_TOPICS_PER_CLIENT, isValidTopic } from './topics.js';
+
+export interface HubMessage {
+  type: string;
+  topic: string | null;
+  payload: unknown;
+  ts: string;
+}
+
+/** What services see of the hub. */
+export interface Publisher {
+  publish(topic: string, type: string, payload: unknown): void;
+}
+
+/** A connected peer, whatever the transport (WebSocket, SSE). */
+export interface Transport {
+  /** Bytes accepted for sending but not yet written to the network. */
+  bufferedBytes(): number;
+  write(text: string): void;
+  /** Liveness probe, called every heartbeat; false means the peer is gone. */
+  heartbeat(): boolean;
+  close(code: number, reason: string): void;
+}
+
+export const CLOSE = { goingAway: 1001, tryAgainLater: 1013, credentialRevoked: 4001 } as const;
+
+export interface HubOptions {
+  clock: Clock;
+  maxBufferedBytes: number;
+  /** A client that misses more messages than this in a row is closed with 1013. */
+  maxLaggedMessages: number;
+}
+
+export class HubClient {
+  readonly topics = new Set<string>();
+  skipped = 0;
+  closed = false;
+  expiryTimer: NodeJS.Timeout | undefined;
+
+  constructor(
+    readonly id: number,
+    readonly principal: Principal,
+    readonly transport: Transport,
+  ) {}
+}
+
+/**
+ * Topic fan-out with bounded per-client buffers. A message is serialised once; each client
+ * gets it only while its transport buffer is under the limit, otherwise it is skipped and the
+ * client later receives a `lagged` notice with the count. Nothing here waits on a client, so
+ * one slow peer never slows the others or grows the server's memory.
+ */
+export class Hub implements Publisher {
+  private readonly byTopic = new Map<string, Set<HubClient>>();
+  private readonly clients = new Set<HubClient>();
+  private nextId = 1;
+
+  constructor(private readonly options: HubOptions) {}
+
+  get size(): number {
+    return this.clients.size;
+  }
+
+  attach(principal: Principal, transport: Transport): HubClient {
+    const client = new HubClient(this.nextId++, principal, transport);
+    this.clients.add(client);
+    if (principal.expiresAt) {
+      const ms = Date.parse(principal.expiresAt) - this.options.clock.now().getTime();
+      // setTimeout holds at most ~24.8 days; a longer expiry is re-checked by the heartbeat.
+      if (ms < 2 ** 31 - 1) {
+        client.expiryTimer = setTimeout(() => this.close(client, CLOSE.credentialRevoked, 'token expired'), Math.max(0, ms));
+        client.expiryTimer.unref();
+      }
+    }
+    return client;
+  }
+
+  detach(client: HubClient): void {
+    if (!this.clients.delete(client)) return;
+    client.closed = true;
+    clearTimeout(client.expiryTimer);
+    for (const topic of client.topics) this.removeFromTopic(client, topic);
+    client.topics.clear();
+  }
+
+  /** Returns the topics that were refused, with why. */
+  subscribe(client: HubClient, requested: readonly string[]): { accepted: string[]; rejected: { topic: string; reason: string }[] } {
+    const accepted: string[] = [];
+    const rejected: { topic: string; reason: string }[] = [];
+    for (const topic of requested) {
+      if (!isValidTopic(topic)) rejected.push({ topic, reason: 'unknown topic' });
+      else if (!client.topics.has(topic) && client.topics.size >= MAX_TOPICS_PER_CLIENT) rejected.push({ topic, reason: 'too many topics' });
+      else {
+        client.topics.add(topic);
+        let set = this.byTopic.get(topic);
+        if (!set) this.byTopic.set(topic, (set = new Set()));
+        set.add(client);
+        accepted.push(topic);
+      }
+    }
+    return { accepted, rejected };
+  }
+
+  unsubscribe(client: HubClient, topics: readonly string[]): void {
+    for (const topic of topics) {
+      if (client.topics.delete(topic)) this.removeFromTopic(client, topic);
+    }
+  }
+
+  publish(topic: string, type: string, payload: unknown): void {
+    const subscribers = this.byTopic.get(topic);
+    if (!subscribers || subscribers.size === 0) return;
+    const text = JSON.stringify({ type, topic, payload, ts: this.options.clock.now().toISOString() } satisfies HubMessage);
+    for (const client of subscribers) this.deliver(client, text);
+  }
+
+  /** Sends to one client (acks, pongs), under the same bound as published messages. */
+  send(client: HubClient, type: string, payload: unknown, topic: string | null = null): void {
+    this.deliver(client, JSON.stringify({ type, topic, payload, ts: this.options.clock.now().toISOString() } satisfies HubMessage));
+  }
+
+  /** Closes every connection opened with a credential that stopped working. */
+  revoke(revocation: Revocation): void {
+    for (const client of this.clients) {
+      const p = client.principal;
+      const hit =
+        revocation.kind === 'user' ? p.userId === revocation.userId : p.kind === revocation.kind && p.credentialId === revocation.id;
+      if (hit) this.close(client, CLOSE.credentialRevoked, 'credential revoked');
+    }
+  }
+
+  /** Heartbeat: probes every peer, closes dead ones and expired credentials, flushes lag notices. */
+  tick(): void {
+    const now = this.options.clock.now().getTime();
+    for (const client of this.clients) {
+      if (client.principal.expiresAt && Date.parse(client.principal.expiresAt) <= now) {
+        this.close(client, CLOSE.credentialRevoked, 'token expired');
+      } else if (!client.transport.heartbeat()) {
+        this.close(client, CLOSE.goingAway, 'heartbeat timeout');
+      } else if (client.skipped > 0 && client.transport.bufferedBytes() <= this.options.maxBufferedBytes) {
+        this.flushLag(client);
+      }
+    }
+  }
+
+  closeAll(code: number, reason: string): void {
+    for (const client of [...this.clients]) this.close(client, code, reason);
+  }
+
+  close(client: HubClient, code: number, reason: string): void {
+    if (client.closed) return;
+    this.detach(client);
+    client.transport.close(code, reason);
+  }
+
+  private deliver(client: HubClient, text: string): void {
+    if (client.closed) return;
+    if (client.transport.bufferedBytes() > this.options.maxBufferedBytes) {
+      client.skipped += 1;
+      if (client.skipped > this.options.maxLaggedMessages) this.close(client, CLOSE.tryAgainLater, 'client too slow');
+      return;
+    }
+    if (client.skipped > 0) this.flushLag(client);
+    client.transport.write(text);
+  }
+
+  private flushLag(client: HubClient): void {
+    const skipped = client.skipped;
+    client.skipped = 0;
+    client.transport.write(JSON.stringify({ type: 'lagged', topic: null, payload: { skipped }, ts: this.options.clock.now().toISOString() }));
+  }
+
+  private removeFromTopic(client: HubClient, topic: string): void {
+    const set = this.byTopic.get(topic);
+    set?.delete(client);
+    if (set?.size === 0) this.byTopic.delete(topic);
+  }
+}

@@ -1,0 +1,27 @@
+/**
+ * Topics clients may subscribe to. Collections (`environments`) carry every change of that
+ * kind; `<kind>:<id>` carries one entity; `instance:<id>:logs` carries a bot's log lines.
+ */
+const COLLECTIONS = new Set(['environments', 'instances', 'jobs', 'operations', 'dashboard', 'audit']);
+const ENTITY = /^(environment|instance|job|operation):[A-Za-z0-9_-]{1,64}$/;
+const INSTANCE_LOGS = /^instance:[A-Za-z0-9_-]{1,64}:logs$/;
+
+export const MAX_TOPICS_PER_CLIENT = 200;
+
+export function isValidTopic(topic: string): boolean {
+  return COLLECTIONS.has(topic) || ENTITY.test(topic) || INSTANCE_LOGS.test(topic);
+}
+
+export const topics = {
+  environments: 'environments',
+  environment: (id: string) => `environment:${id}`,
+  instances: 'instances',
+  instance: (id: string) => `instance:${id}`,
+  instanceLogs: (id: string) => `instance:${id}:logs`,
+  jobs: 'jobs',
+  job: (id: string) => `job:${id}`,
+  operations: 'operations',
+  operation: (id: string) => `operation:${id}`,
+  dashboard: 'dashboard',
+  audit: 'audit',
+} as const;
