@@ -8,7 +8,7 @@ import Fastify, { LogController, type FastifyBaseLogger, type FastifyInstance, t
 import type { AppConfig } from './config/config.js';
 import type { DatabaseHandle } from './db/database.js';
 import { registerAuth, type RouteRule } from './http/auth.js';
-import { registerErrorHandling } from './http/error-handler.js';
+import { frameworkErrors, registerErrorHandling } from './http/error-handler.js';
 import { genReqId, registerRequestLog } from './http/request-log.js';
 import { ErrorEnvelope } from './http/schemas.js';
 import { validatorCompiler } from './http/validation.js';
@@ -80,6 +80,7 @@ export async function buildApp(deps: AppDeps) {
     connectionTimeout: config.server.writeTimeoutMs,
     trustProxy: config.server.trustProxy,
     routerOptions: { maxParamLength: 200 },
+    frameworkErrors,
     forceCloseConnections: 'idle',
   });
   const api = app.withTypeProvider<TypeBoxTypeProvider>();
@@ -109,19 +110,19 @@ export async function buildApp(deps: AppDeps) {
   const routeRules: RouteRule[] = [];
   registerErrorHandling(app);
   registerRequestLog(app);
-  registerAuth(app, auth, routeRules);
-  app.addSchema(ErrorEnvelope);
-
+  // Before registerAuth: their onRequest hooks must run before a refusal (401/403) ends the
+  // request, or those answers go out without security headers and without CORS headers.
   await app.register(helmet, { contentSecurityPolicy: false });
-  await app.register(cors, { origin: config.allowOrigins.includes('*') ? true : [...config.allowOrigins], credentials: false, maxAge: 600 });
-  await app.register(swagger, {
-    openapi: {
-      openapi: '3.0.3',
-      info: { title: 'pbfleet API', version: VERSION, description: 'Control plane for Passivbot fleets' },
-      components: { securitySchemes: { bearer: { type: 'http', scheme: 'bearer', description: 'A session JWT from /auth/login or an API token (pbf_...)' } } },
-    },
+  await app.register(cors, {
+    origin: config.allowOrigins.includes('*') ? true : [...config.allowOrigins],
+    // @fastify/cors allows only GET, HEAD and POST unless told otherwise.
+    methods: ['GET', 'HEAD', 'POST', 'PUT', 'DELETE'],
+    credentials: false,
+    maxAge: 600,
   });
-  await app.register(swaggerUi, { routePrefix: '/docs' });
+  // Before registerAuth: @fastify/websocket's onRequest hook marks upgrade requests, and only a
+  // marked request has its socket destroyed after a refusal. An upgrade refused with 401 would
+  // otherwise leave its server socket open for good, and app.close() would never finish.
   await app.register(websocket, {
     options: {
       maxPayload: 64 * 1024,
@@ -131,6 +132,17 @@ export async function buildApp(deps: AppDeps) {
     // Shutdown closes sockets itself (1001) in preClose below.
     preClose: () => undefined,
   });
+  registerAuth(app, auth, routeRules);
+  app.addSchema(ErrorEnvelope);
+
+  await app.register(swagger, {
+    openapi: {
+      openapi: '3.0.3',
+      info: { title: 'pbfleet API', version: VERSION, description: 'Control plane for Passivbot fleets' },
+      components: { securitySchemes: { bearer: { type: 'http', scheme: 'bearer', description: 'A session JWT from /auth/login or an API token (pbf_...)' } } },
+    },
+  });
+  await app.register(swaggerUi, { routePrefix: '/docs' });
 
   await api.register(systemRoutes, { prefix: API, version: VERSION, startedAt: Date.now(), ping: () => database.ping(), dialect: database.dialect });
   await api.register(authRoutes, { prefix: API, auth, usersRepo });

@@ -1,7 +1,20 @@
 import { mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
 import SQLite from 'better-sqlite3';
-import { Kysely, Migrator, type Migration, PostgresDialect, SqliteDialect, sql, type Transaction } from 'kysely';
+import {
+  type DatabaseIntrospector,
+  type DatabaseMetadataOptions,
+  Kysely,
+  Migrator,
+  type Migration,
+  PostgresDialect,
+  PostgresIntrospector,
+  SqliteAdapter,
+  SqliteDialect,
+  sql,
+  type TableMetadata,
+  type Transaction,
+} from 'kysely';
 import pg from 'pg';
 import { migrations } from './migrations/index.js';
 import type { Database } from './types.js';
@@ -29,6 +42,23 @@ export function openDatabase(url: string): DatabaseHandle {
   throw new Error(`unsupported database url scheme: ${url.split(':')[0] ?? ''}`);
 }
 
+/**
+ * SQLite rolls back DDL like any other statement, but Kysely's SqliteAdapter says it cannot,
+ * so its Migrator would run migrations without a transaction and leave a failed run half
+ * applied. Saying so makes migrateToLatest all-or-nothing on SQLite as on PostgreSQL.
+ */
+class TransactionalSqliteAdapter extends SqliteAdapter {
+  override get supportsTransactionalDdl(): boolean {
+    return true;
+  }
+}
+
+class TransactionalSqliteDialect extends SqliteDialect {
+  override createAdapter(): SqliteAdapter {
+    return new TransactionalSqliteAdapter();
+  }
+}
+
 function openSqlite(path: string): DatabaseHandle {
   if (path !== ':memory:') mkdirSync(dirname(path), { recursive: true });
   const sqlite = new SQLite(path);
@@ -36,7 +66,7 @@ function openSqlite(path: string): DatabaseHandle {
   sqlite.pragma('foreign_keys = ON');
   sqlite.pragma('busy_timeout = 5000');
   sqlite.pragma('synchronous = NORMAL');
-  const db = new Kysely<Database>({ dialect: new SqliteDialect({ database: sqlite }) });
+  const db = new Kysely<Database>({ dialect: new TransactionalSqliteDialect({ database: sqlite }) });
   return {
     db,
     dialect: 'sqlite',
@@ -47,11 +77,36 @@ function openSqlite(path: string): DatabaseHandle {
   };
 }
 
+/**
+ * Kysely's introspector, which its Migrator uses to look for its own tables, reads every
+ * schema's catalog and calls functions on each schema name; a schema or table someone else
+ * drops meanwhile (another app, a parallel test) makes that query fail with 3F000 or 42P01.
+ * The race is harmless, so the read is retried.
+ */
+class RetryingPostgresIntrospector extends PostgresIntrospector {
+  override async getTables(options?: DatabaseMetadataOptions): Promise<TableMetadata[]> {
+    for (let attempt = 1; ; attempt++) {
+      try {
+        return await super.getTables(options);
+      } catch (error) {
+        const code = (error as { code?: unknown } | null)?.code;
+        if (attempt >= 5 || (code !== '3F000' && code !== '42P01')) throw error;
+      }
+    }
+  }
+}
+
+class RetryingIntrospectionPostgresDialect extends PostgresDialect {
+  override createIntrospector(db: Kysely<unknown>): DatabaseIntrospector {
+    return new RetryingPostgresIntrospector(db);
+  }
+}
+
 function openPostgres(url: string): DatabaseHandle {
   const pool = new pg.Pool({ connectionString: url, max: 10 });
   // An idle client's error (server restart) must not crash the process; the next query reconnects.
   pool.on('error', () => undefined);
-  const db = new Kysely<Database>({ dialect: new PostgresDialect({ pool }) });
+  const db = new Kysely<Database>({ dialect: new RetryingIntrospectionPostgresDialect({ pool }) });
   return {
     db,
     dialect: 'postgres',
@@ -64,11 +119,19 @@ function openPostgres(url: string): DatabaseHandle {
 
 /** Applies pending migrations in one transaction: all of them or none. */
 export async function migrateToLatest(db: Db, list: Record<string, Migration> = migrations): Promise<string[]> {
-  const migrator = new Migrator({ db, provider: { getMigrations: () => Promise.resolve(list) } });
+  // Kysely looks for its bookkeeping tables in every PostgreSQL schema unless told which one:
+  // another schema's kysely_migration_lock (a parallel test, another app) would be taken for ours.
+  const migrationTableSchema = db.introspection instanceof PostgresIntrospector ? await currentSchema(db) : undefined;
+  const migrator = new Migrator({ db, provider: { getMigrations: () => Promise.resolve(list) }, ...(migrationTableSchema && { migrationTableSchema }) });
   const { error, results } = await migrator.migrateToLatest();
   if (error) {
     const failed = results?.find((r) => r.status === 'Error')?.migrationName ?? 'unknown';
     throw new MigrationError(`migration ${failed} failed: ${(error as Error).message}`, { cause: error });
   }
   return (results ?? []).filter((r) => r.status === 'Success').map((r) => r.migrationName);
+}
+
+async function currentSchema(db: Db): Promise<string | undefined> {
+  const { rows } = await sql<{ schema: string | null }>`select current_schema() as schema`.execute(db);
+  return rows[0]?.schema ?? undefined;
 }

@@ -1,4 +1,4 @@
-import type { FastifyError, FastifyInstance } from 'fastify';
+import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { AppError, RateLimitedError, STATUS_BY_CODE, type ErrorCode } from '../lib/errors.js';
 import { fieldIssues } from './validation.js';
 
@@ -52,4 +52,24 @@ export function registerErrorHandling(app: FastifyInstance): void {
       error: { code: 'NOT_FOUND', message: `route ${request.method} ${request.url.split('?')[0] ?? ''} not found`, requestId: String(request.id) },
     } satisfies Envelope),
   );
+}
+
+/**
+ * Fastify's `frameworkErrors` option: errors raised before routing (a malformed percent-encoding,
+ * a path parameter over maxParamLength) bypass the error handler and would otherwise answer
+ * with Fastify's own body. They get the envelope too.
+ */
+export function frameworkErrors(error: FastifyError, request: FastifyRequest, reply: FastifyReply): void {
+  const requestId = String(request.id);
+  let envelope: Envelope;
+  if (error.code === 'FST_ERR_BAD_URL') {
+    envelope = { error: { code: 'VALIDATION_ERROR', message: 'url: is not a valid URL (bad percent-encoding)', requestId } };
+  } else if (error.code === 'FST_ERR_MAX_PARAM_LENGTH') {
+    envelope = { error: { code: 'VALIDATION_ERROR', message: 'url: a path parameter is too long', requestId } };
+  } else {
+    request.log.error({ err: error, requestId }, 'unhandled framework error');
+    envelope = { error: { code: 'INTERNAL_ERROR', message: 'internal error; quote the request id when reporting it', requestId } };
+  }
+  // No route, so no onSend hooks: set the request id header request-log.ts would have set.
+  void reply.status(STATUS_BY_CODE[envelope.error.code]).header('x-request-id', requestId).send(envelope);
 }

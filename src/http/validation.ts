@@ -21,7 +21,10 @@ export const validatorCompiler: FastifySchemaCompiler<unknown> = ({ schema, http
   return ajv.compile(schema as object) as ReturnType<FastifySchemaCompiler<unknown>>;
 };
 
-/** Turns validator errors into one issue per bad field, named by its dotted path. */
+/** A body of thousands of unknown keys must not earn a response several times its size. */
+const MAX_ISSUES = 50;
+
+/** Turns validator errors into one issue per bad field, named by its dotted path (the first MAX_ISSUES). */
 export function fieldIssues(errors: readonly Partial<ErrorObject>[], part: string | undefined): FieldIssue[] {
   const seen = new Set<string>();
   const issues: FieldIssue[] = [];
@@ -41,6 +44,7 @@ export function fieldIssues(errors: readonly Partial<ErrorObject>[], part: strin
     }
     const name = field || part || 'body';
     if (seen.has(name)) continue;
+    if (issues.length === MAX_ISSUES) break;
     seen.add(name);
     issues.push({ field: name, message });
   }

@@ -11,7 +11,11 @@ const tags = ['audit'];
 function toFilter(query: AuditFilter): AuditFilter {
   const iso = (field: 'from' | 'to') => {
     const value = query[field];
-    return value === undefined ? undefined : new Date(value).toISOString();
+    if (value === undefined) return undefined;
+    // The date-time format admits what Date cannot hold (a leap second, 23:59:60).
+    const date = new Date(value);
+    if (Number.isNaN(date.getTime())) throw ValidationError.field(field, 'is not a representable date-time');
+    return date.toISOString();
   };
   const filter = { ...query, from: iso('from'), to: iso('to') };
   if (filter.from && filter.to && filter.from > filter.to) throw ValidationError.field('from', 'must not be after to');

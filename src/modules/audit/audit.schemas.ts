@@ -33,7 +33,7 @@ export const AuditFilterQuery = {
   userId: Type.Optional(Id),
   from: Type.Optional(Type.String({ format: 'date-time' })),
   to: Type.Optional(Type.String({ format: 'date-time' })),
-  q: Type.Optional(Type.String({ minLength: 1, maxLength: 200, description: 'Text the message contains (case-insensitive)' })),
+  q: Type.Optional(Type.String({ minLength: 1, maxLength: 200, pattern: '^[^\\u0000-\\u001f]+$', description: 'Text the message contains (case-insensitive)' })),
 };
 
 export const AuditListQuery = Type.Object({ ...PageQuery, ...AuditFilterQuery }, { additionalProperties: false });

@@ -3,7 +3,7 @@ import { NullableTimestamp, Timestamp } from '../../http/schemas.js';
 import { Password, RoleSchema, UserSchema } from '../users/users.schemas.js';
 
 export const LoginBody = Type.Object(
-  { username: Type.String({ minLength: 1, maxLength: 64 }), password: Type.String({ minLength: 1, maxLength: 256 }) },
+  { username: Type.String({ minLength: 1, maxLength: 64, pattern: '^[^\\u0000-\\u001f]+$' }), password: Type.String({ minLength: 1, maxLength: 256 }) },
   { additionalProperties: false },
 );
 

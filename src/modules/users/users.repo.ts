@@ -149,6 +149,21 @@ export function createUsersRepo(db: Db) {
       return toCount(row.n);
     },
 
+    /**
+     * Counts the active admins and locks their rows until the transaction ends. A plain count
+     * does not stop two transactions (admins demoting each other on PostgreSQL) from both
+     * seeing two admins: here the second waits for the first and counts what it left.
+     */
+    async lockActiveAdmins(trx: Executor): Promise<number> {
+      const result = await trx
+        .updateTable('users')
+        .set((eb) => ({ role: eb.ref('role') }))
+        .where('role', '=', 'admin')
+        .where('active', '=', 1)
+        .executeTakeFirst();
+      return Number(result.numUpdatedRows);
+    },
+
     async count(ex: Executor = db): Promise<number> {
       const row = await ex.selectFrom('users').select((eb) => eb.fn.countAll().as('n')).executeTakeFirstOrThrow();
       return toCount(row.n);

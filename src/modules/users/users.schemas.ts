@@ -26,7 +26,7 @@ export const UserSchema = Type.Object(
 export const UserListQuery = Type.Object(
   {
     ...PageQuery,
-    q: Type.Optional(Type.String({ maxLength: 200 })),
+    q: Type.Optional(Type.String({ maxLength: 200, pattern: '^[^\\u0000-\\u001f]*$' })),
     role: Type.Optional(RoleSchema),
     active: Type.Optional(Type.Boolean()),
   },

@@ -79,7 +79,7 @@ export function createUsersService(deps: {
       const losesAdmin = before.role === 'admin' && before.active && ((input.role && input.role !== 'admin') || input.active === false);
       // The check and the write share a transaction so two admins demoting each other cannot both succeed.
       const user = await db.transaction().execute(async (trx) => {
-        if (losesAdmin && (await usersRepo.countActiveAdmins(trx)) <= 1) {
+        if (losesAdmin && (await usersRepo.lockActiveAdmins(trx)) <= 1) {
           throw new ConflictError('this is the last active admin; promote another user first');
         }
         return usersRepo.update(id, { ...input, now: clock.now().toISOString() }, trx);
@@ -95,7 +95,7 @@ export function createUsersService(deps: {
       if (id === actor.userId) throw new ConflictError('you cannot delete your own account');
       const user = await mustFind(id);
       await db.transaction().execute(async (trx) => {
-        if (user.role === 'admin' && user.active && (await usersRepo.countActiveAdmins(trx)) <= 1) {
+        if (user.role === 'admin' && user.active && (await usersRepo.lockActiveAdmins(trx)) <= 1) {
           throw new ConflictError('this is the last active admin; promote another user first');
         }
         await usersRepo.delete(id, trx);

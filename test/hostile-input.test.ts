@@ -1,0 +1,598 @@
+import type { InjectOptions, LightMyRequestResponse } from 'fastify';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { SYSTEM_ACTOR } from '../src/modules/auth/auth.types.js';
+import type { SettingsGroup } from '../src/modules/settings/settings.registry.js';
+import { createTestApp, login, PASSWORD, type TestApp } from './helpers/app.js';
+import { testDatabases } from './helpers/databases.js';
+
+/**
+ * Hostile input against every route that takes a JSON body, a query string or a path parameter.
+ * Body routes, their fields and query parameters are discovered from the OpenAPI document, so a new
+ * route or field is attacked without editing this file (a new body route only needs a valid
+ * example body in CASES, and the coverage test fails until it has one).
+ *
+ * Invariants on every response: never a 5xx; every error is the envelope with a known code and
+ * the request id; no stack trace or database/library text; a refused request writes nothing.
+ */
+
+const API = '/api/v1';
+const PLAUSIBLE_ID = '0190a1b2-0000-7000-8000-000000000000';
+const KNOWN_CODES = ['VALIDATION_ERROR', 'UNAUTHORIZED', 'FORBIDDEN', 'NOT_FOUND', 'ALREADY_EXISTS', 'CONFLICT', 'PAYLOAD_TOO_LARGE', 'UNSUPPORTED_MEDIA_TYPE', 'RATE_LIMITED'];
+/** Stack frames, source paths, and the words a database driver or query builder would leak. */
+const LEAK = /\bat\s+\S+\s+\(|\.[cm]?[jt]s:\d+|node_modules|node:internal|kysely|sqlite|\bpg\b|postgres|syntax error|relation "|violates|constraint|\bselect\b[^"]*\bfrom\b|insert into|delete from/i;
+const STACK = /\n\s+at\s|\.[cm]?[jt]s:\d+:\d+|node_modules/;
+
+const HOSTILE: Record<string, string> = {
+  sqlOr: "' OR 1=1 --",
+  sqlDrop: '"; DROP TABLE users; --',
+  sqlComment: "admin'/*",
+  sqlUnion: "x' UNION SELECT password_hash FROM users --",
+  shellSubst: '$(rm -rf /)',
+  shellBacktick: '`cat /etc/passwd`',
+  shellOps: 'a; b | c & d && e || f > /tmp/x',
+  emoji: '🔥💣👩‍👩‍👧 pbfleet',
+  rtl: '\u202Egnp.exe\u202C مرحبا שלום',
+  nul: 'nul\u0000byte',
+  control: 'line\nbreak\ttab\r',
+  long: 'x'.repeat(10_000),
+  traversal: '../../../../etc/passwd',
+  html: '<script>alert(1)</script>',
+  percent: '%00%27%22',
+  likeWildcards: '%_%\\',
+};
+
+// ---------------------------------------------------------------------------------------------
+// The OpenAPI document, read at collection time so tests can be generated per route and field.
+
+interface JsonSchema {
+  type?: string;
+  nullable?: boolean;
+  enum?: unknown[];
+  anyOf?: JsonSchema[];
+  properties?: Record<string, JsonSchema>;
+  required?: string[];
+}
+interface OpenApiOperation {
+  parameters?: { in: string; name: string; schema?: JsonSchema }[];
+  requestBody?: { content: Record<string, { schema: JsonSchema }> };
+}
+type OpenApiDoc = { paths: Record<string, Record<string, OpenApiOperation>> };
+
+const collected = await (async () => {
+  const probe = await createTestApp(testDatabases[0] as (typeof testDatabases)[number]);
+  try {
+    const doc = (await probe.app.inject({ method: 'GET', url: `${API}/openapi.json` })).json<OpenApiDoc>();
+    return { doc, rules: [...probe.routeRules] };
+  } finally {
+    await probe.close();
+  }
+})();
+
+type Kind = 'string' | 'enum' | 'integer' | 'number' | 'boolean';
+interface Field {
+  path: string[];
+  name: string;
+  kind: Kind;
+  nullable: boolean;
+}
+
+function kindOf(schema: JsonSchema): Kind {
+  if (schema.anyOf) {
+    const kinds = schema.anyOf.map(kindOf);
+    return kinds.includes('string') ? 'string' : (kinds[0] as Kind);
+  }
+  if (schema.type === 'string') return 'string';
+  if (schema.enum) return 'enum';
+  if (schema.type === 'integer' || schema.type === 'number' || schema.type === 'boolean') return schema.type;
+  throw new Error(`no test values for schema ${JSON.stringify(schema)}`);
+}
+
+/** Leaf fields and nested objects of a body schema, by dotted path. */
+function walk(schema: JsonSchema, prefix: string[] = []): { fields: Field[]; objects: string[][]; required: string[][] } {
+  const out = { fields: [] as Field[], objects: [prefix], required: (schema.required ?? []).map((r) => [...prefix, r]) };
+  for (const [key, prop] of Object.entries(schema.properties ?? {})) {
+    const path = [...prefix, key];
+    if (prop.type === 'object' && prop.properties) {
+      const inner = walk(prop, path);
+      out.fields.push(...inner.fields);
+      out.objects.push(...inner.objects);
+      out.required.push(...inner.required);
+    } else {
+      out.fields.push({ path, name: path.join('.'), kind: kindOf(prop), nullable: prop.nullable === true || Boolean(prop.anyOf?.some((s) => s.type === 'null')) });
+    }
+  }
+  return out;
+}
+
+interface BodyRoute {
+  key: string;
+  method: 'POST' | 'PUT' | 'PATCH' | 'DELETE';
+  path: string;
+  schema: JsonSchema;
+}
+const bodyRoutes: BodyRoute[] = Object.entries(collected.doc.paths).flatMap(([path, ops]) =>
+  Object.entries(ops)
+    .filter(([, op]) => op.requestBody?.content['application/json'])
+    .map(([method, op]) => ({
+      key: `${method.toUpperCase()} ${path}`,
+      method: method.toUpperCase() as BodyRoute['method'],
+      path,
+      schema: (op.requestBody as NonNullable<OpenApiOperation['requestBody']>).content['application/json']?.schema as JsonSchema,
+    })),
+);
+
+const queryOps = Object.entries(collected.doc.paths).flatMap(([path, ops]) =>
+  Object.entries(ops)
+    .filter(([method, op]) => method === 'get' && op.parameters?.some((p) => p.in === 'query'))
+    .map(([, op]) => ({ path, params: (op.parameters ?? []).filter((p) => p.in === 'query') })),
+);
+
+const paramRules = collected.rules.filter((r) => r.url.includes(':'));
+
+// ---------------------------------------------------------------------------------------------
+// Per-route knowledge the schema cannot give: a valid body, who calls, and how to check a value
+// that was accepted really round-trips.
+
+interface Ctx {
+  t: TestApp;
+  victimId: string;
+  changerToken: string;
+  changerPassword: string;
+  n: number;
+}
+interface Case {
+  /** Tables a refused request must leave unchanged. */
+  tables: readonly Table[];
+  url?: (ctx: Ctx) => string;
+  headers: (ctx: Ctx) => Record<string, string>;
+  body: (ctx: Ctx) => Record<string, unknown>;
+  /** Hostile-looking values this route must accept, by field. */
+  accepts?: Record<string, string[]>;
+  /** Keeps ctx in step after any accepted request (a changed password). */
+  onAccepted?: (ctx: Ctx, sent: Record<string, unknown>) => void;
+  /** Called after a 2xx for a hostile value: the value must have been stored verbatim. */
+  verify?: (ctx: Ctx, field: Field, value: string, res: LightMyRequestResponse, sent: Record<string, unknown>) => Promise<void>;
+}
+
+type Table = 'users' | 'sessions' | 'api_tokens' | 'settings';
+const ALL_TABLES = ['users', 'sessions', 'api_tokens', 'settings'] as const;
+const admin = (ctx: Ctx) => ctx.t.auth('admin');
+
+async function canLogIn(ctx: Ctx, username: string, password: string) {
+  await expect(login(ctx.t.app, username, password), `log in ${username} with the accepted password`).resolves.toEqual(expect.any(String));
+}
+
+const GROUP_VALUES = {
+  general: { siteName: 'pbfleet', timezone: 'UTC' },
+  market: { coinmarketcapApiKey: 'cmc-key-1', refreshMinutes: 60, topCoins: 200 },
+  notifications: { telegramBotToken: '123456:abc', telegramChatId: '-100123' },
+  instances: { maxCrashesPerHour: 5, stopTimeoutSeconds: 30, logMaxMegabytes: 50, logGenerations: 3 },
+};
+const SECRET_SETTINGS = new Set(['market.coinmarketcapApiKey', 'notifications.telegramBotToken']);
+const HOSTILE_PATHS = ["/opt/'; DROP TABLE users; --", '/tmp/$(rm -rf /)`id`;|&', '/srv/🔥 שלום'];
+
+const CASES: Record<string, Case> = {
+  [`POST ${API}/auth/login`]: {
+    // Failed logins are audited by design: only users and sessions must stay untouched.
+    tables: ['users', 'sessions'],
+    headers: () => ({}),
+    body: () => ({ username: 'viewer1', password: PASSWORD }),
+  },
+  [`POST ${API}/users`]: {
+    tables: ALL_TABLES,
+    headers: admin,
+    body: (ctx) => ({ username: `hostile${ctx.n++}`, email: `h${ctx.n}@example.com`, password: 'a good long password', role: 'viewer', active: true }),
+    accepts: { email: ["o'brien@example.com", "x'or'1'='1@example.com", 'a$`|&{}@example.com'] },
+    async verify(ctx, field, value, res, sent) {
+      const user = res.json<{ email: string | null }>();
+      if (field.name === 'password') await canLogIn(ctx, sent.username as string, value);
+      else if (field.name === 'email') expect(user.email).toBe(value.toLowerCase());
+      else throw new Error(`unexpected 2xx for ${field.name}=${JSON.stringify(value).slice(0, 80)}`);
+    },
+  },
+  [`PUT ${API}/users/{id}`]: {
+    tables: ALL_TABLES,
+    url: (ctx) => `${API}/users/${ctx.victimId}`,
+    headers: admin,
+    body: (ctx) => ({ email: `victim${ctx.n++}@example.com`, role: 'viewer', active: true }),
+    accepts: { email: ["o'neil@example.com", "y'or'1'='1@example.com", 'b$`|&{}@example.com'] },
+    async verify(_ctx, field, value, res) {
+      if (field.name !== 'email') throw new Error(`unexpected 2xx for ${field.name}`);
+      expect(res.json<{ email: string }>().email).toBe(value.toLowerCase());
+    },
+  },
+  [`POST ${API}/users/{id}/password/reset`]: {
+    tables: ALL_TABLES,
+    url: (ctx) => `${API}/users/${ctx.victimId}/password/reset`,
+    headers: admin,
+    body: () => ({ newPassword: 'a reset password' }),
+    async verify(ctx, field, value) {
+      expect(field.name).toBe('newPassword');
+      await canLogIn(ctx, 'victim1', value);
+    },
+  },
+  [`POST ${API}/users/password/change`]: {
+    tables: ALL_TABLES,
+    headers: (ctx) => ({ authorization: `Bearer ${ctx.changerToken}` }),
+    body: (ctx) => ({ currentPassword: ctx.changerPassword, newPassword: `changed password ${ctx.n++}` }),
+    onAccepted(ctx, sent) {
+      ctx.changerPassword = sent.newPassword as string;
+    },
+    async verify(ctx, field, value) {
+      expect(field.name).toBe('newPassword');
+      await canLogIn(ctx, 'changer1', value);
+    },
+  },
+  [`POST ${API}/auth/tokens`]: {
+    tables: ALL_TABLES,
+    headers: admin,
+    body: (ctx) => ({ name: `token ${ctx.n++}`, expiresInDays: 30 }),
+    async verify(ctx, field, value, res) {
+      expect(field.name).toBe('name');
+      expect(res.json<{ name: string }>().name).toBe(value);
+      const list = await ctx.t.app.inject({ method: 'GET', url: `${API}/auth/tokens`, headers: admin(ctx) });
+      expect(list.json<{ tokens: { name: string }[] }>().tokens.map((tk) => tk.name)).toContain(value);
+    },
+  },
+  [`PUT ${API}/settings`]: {
+    tables: ALL_TABLES,
+    headers: admin,
+    body: () => structuredClone(GROUP_VALUES),
+    async verify(ctx, field, value, res) {
+      const [group, key] = field.path as [SettingsGroup, string];
+      if (SECRET_SETTINGS.has(field.name)) {
+        expect(await ctx.t.services.settings.get(group, key)).toBe(value);
+        expect(res.body).not.toContain(JSON.stringify(value).slice(1, -1));
+      } else {
+        expect(res.json<Record<string, Record<string, unknown>>>()[group]?.[key]).toBe(value);
+        const again = await ctx.t.app.inject({ method: 'GET', url: `${API}/settings`, headers: ctx.t.auth('viewer') });
+        expect(again.json<Record<string, Record<string, unknown>>>()[group]?.[key]).toBe(value);
+      }
+    },
+  },
+  [`PUT ${API}/settings/paths`]: {
+    tables: ALL_TABLES,
+    headers: admin,
+    body: () => ({ passivbotDir: '/opt/passivbot', pythonPath: 'python3', passivbotKind: 'v7', dataDir: '', logDir: '' }),
+    accepts: { passivbotDir: HOSTILE_PATHS, pythonPath: HOSTILE_PATHS, dataDir: HOSTILE_PATHS, logDir: HOSTILE_PATHS },
+    async verify(ctx, field, value, res) {
+      expect(res.json<Record<string, unknown>>()[field.name]).toBe(value);
+      const again = await ctx.t.app.inject({ method: 'GET', url: `${API}/settings/paths`, headers: ctx.t.auth('viewer') });
+      expect(again.json<Record<string, unknown>>()[field.name]).toBe(value);
+    },
+  },
+};
+
+// ---------------------------------------------------------------------------------------------
+
+function setAt(body: Record<string, unknown>, path: string[], value: unknown): Record<string, unknown> {
+  const copy = structuredClone(body);
+  let node = copy;
+  for (const key of path.slice(0, -1)) {
+    if (typeof node[key] !== 'object' || node[key] === null) node[key] = {};
+    node = node[key] as Record<string, unknown>;
+  }
+  node[path.at(-1) as string] = value;
+  return copy;
+}
+
+function deleteAt(body: Record<string, unknown>, path: string[]): Record<string, unknown> {
+  const copy = structuredClone(body);
+  let node = copy;
+  for (const key of path.slice(0, -1)) node = node[key] as Record<string, unknown>;
+  delete node[path.at(-1) as string];
+  return copy;
+}
+
+function wrongTypes(field: Field): unknown[] {
+  const values: unknown[] =
+    field.kind === 'string' || field.kind === 'enum'
+      ? [12345, true, ['x'], { x: 'y' }]
+      : field.kind === 'boolean'
+        ? ['true', 1, 'yes', [true]]
+        : ['5', '1e2', true, [5], { n: 5 }];
+  if (!field.nullable) values.push(null);
+  if (field.kind === 'integer') values.push(1.5);
+  return values;
+}
+
+interface ErrorBody {
+  error: { code: string; message: string; requestId: string; details?: { in?: string; fields?: { field: string; message: string }[] } };
+}
+
+/** Hostile text the server may legitimately echo ("unknown topic(s): x' UNION ...") is not a leak. */
+const ECHOABLE = Object.values(HOSTILE).flatMap((v) => [v, JSON.stringify(v).slice(1, -1)]);
+const scrub = (text: string) => ECHOABLE.reduce((acc, v) => acc.split(v).join(''), text);
+
+/** The invariants every response must hold, whatever was sent. */
+function checkResponse(res: LightMyRequestResponse, what: string): void {
+  expect(res.statusCode, `${what} -> ${res.statusCode} ${res.body.slice(0, 300)}`).toBeLessThan(500);
+  expect(res.body, what).not.toMatch(STACK);
+  if (res.statusCode < 400) return;
+  expect(res.headers['content-type'], what).toMatch(/^application\/json/);
+  const body = res.json<ErrorBody>();
+  expect(Object.keys(body), what).toEqual(['error']);
+  expect(KNOWN_CODES, `${what}: ${res.body.slice(0, 300)}`).toContain(body.error.code);
+  expect(body.error.message, what).toEqual(expect.any(String));
+  expect(body.error.requestId, what).toBe(res.headers['x-request-id']);
+  expect(Object.keys(body.error).filter((k) => !['code', 'message', 'requestId', 'details'].includes(k)), what).toEqual([]);
+  expect(scrub(res.body), `${what} leaks: ${res.body.slice(0, 300)}`).not.toMatch(LEAK);
+  for (const issue of body.error.details?.fields ?? []) expect(issue, what).toEqual({ field: expect.any(String), message: expect.any(String) });
+}
+
+function expectValidation(res: LightMyRequestResponse, what: string, field?: string): void {
+  checkResponse(res, what);
+  expect(res.statusCode, `${what}: ${res.body.slice(0, 300)}`).toBe(400);
+  const { error } = res.json<ErrorBody>();
+  expect(error.code, what).toBe('VALIDATION_ERROR');
+  if (field !== undefined) {
+    expect(error.details?.fields?.map((f) => f.field), `${what}: ${res.body.slice(0, 300)}`).toContain(field);
+    expect(error.message, what).toContain(field);
+  }
+}
+
+describe('hostile input: coverage', () => {
+  it('every JSON-body route from the OpenAPI document has a case, and only those', () => {
+    expect(bodyRoutes.map((r) => r.key).sort()).toEqual(Object.keys(CASES).sort());
+    expect(bodyRoutes.length).toBeGreaterThanOrEqual(8);
+  });
+  it('finds the query strings and path parameters to attack', () => {
+    expect(queryOps.map((o) => o.path)).toEqual(expect.arrayContaining([`${API}/logs`, `${API}/users`]));
+    expect(paramRules.length).toBeGreaterThanOrEqual(5);
+  });
+});
+
+describe.each(testDatabases)('hostile input on $name', (database) => {
+  const ctx = { n: 1 } as Ctx;
+  let t: TestApp;
+  let ip = 0;
+  /** A fresh client address per request, so the login throttle never blocks the checks themselves. */
+  const remoteAddress = () => `10.${(++ip >> 16) & 255}.${(ip >> 8) & 255}.${ip & 255}`;
+
+  beforeAll(async () => {
+    t = await createTestApp(database);
+    ctx.t = t;
+    ctx.victimId = (await t.services.users.create({ username: 'victim1', password: PASSWORD, role: 'viewer' }, SYSTEM_ACTOR)).id;
+    await t.services.users.create({ username: 'changer1', password: PASSWORD, role: 'admin' }, SYSTEM_ACTOR);
+    ctx.changerToken = await login(t.app, 'changer1');
+    ctx.changerPassword = PASSWORD;
+  });
+  afterAll(async () => {
+    await t?.close();
+  });
+
+  async function snapshot(tables: readonly Table[]): Promise<string> {
+    const db = t.database.db;
+    const rows = await Promise.all(tables.map((table) => db.selectFrom(table).selectAll().execute()));
+    // Row order is not guaranteed; sort each table's rows by their JSON.
+    return JSON.stringify(rows.map((r) => r.map((row) => JSON.stringify(row)).sort()));
+  }
+
+  /** Sends one request; checks the invariants; a refused request must leave `tables` unchanged. */
+  async function send(options: InjectOptions, what: string, tables: readonly Table[] = ALL_TABLES): Promise<LightMyRequestResponse> {
+    const before = tables.length ? await snapshot(tables) : '';
+    const res = await t.app.inject({ remoteAddress: remoteAddress(), ...options });
+    checkResponse(res, what);
+    if (res.statusCode >= 400 && tables.length) expect(await snapshot(tables), `${what} wrote to ${tables.join('/')} despite ${res.statusCode}`).toBe(before);
+    return res;
+  }
+
+  const routeOf = (route: BodyRoute) => {
+    const c = CASES[route.key] as Case;
+    return {
+      c,
+      url: c.url ? c.url(ctx) : route.path.replace(/\{[^}]+\}/g, PLAUSIBLE_ID),
+      json: (payload: string, extra: Record<string, string> = {}): InjectOptions => ({
+        method: route.method,
+        url: c.url ? c.url(ctx) : route.path,
+        headers: { ...c.headers(ctx), 'content-type': 'application/json', ...extra },
+        payload,
+      }),
+    };
+  };
+
+  it.each(bodyRoutes)('$key: its example body is accepted (so each mutation below is what fails)', async (route) => {
+    const { c, json } = routeOf(route);
+    expect(walk(route.schema).fields.length).toBeGreaterThan(0);
+    const sent = c.body(ctx);
+    const res = await send(json(JSON.stringify(sent)), `${route.key} example`, c.tables);
+    expect(res.statusCode, res.body.slice(0, 300)).toBeLessThan(300);
+    c.onAccepted?.(ctx, sent);
+  });
+
+  it.each(bodyRoutes)('$key: malformed, empty and non-object JSON are 400 and write nothing', async (route) => {
+    const { c, json } = routeOf(route);
+    const malformed = ['{bad', '[', '{', '{"a":1,}', '[1,2,]', '{"a":1', "{'a':1}", '{"a":NaN}', '{"a":undefined}', '{"a":1}{"b":2}', '{"a":1} x', '\u0000', '{"a":"\\x"}', '{"a":"\u0001"}'];
+    for (const payload of malformed) expectValidation(await send(json(payload), `${route.key} ${JSON.stringify(payload)}`, c.tables), `${route.key} ${JSON.stringify(payload)}`);
+    expectValidation(await send(json(''), `${route.key} empty`, c.tables), `${route.key} empty`);
+    for (const payload of ['null', '[]', '[{}]', '42', '"text"', 'true', JSON.stringify([c.body(ctx)])]) {
+      expectValidation(await send(json(payload), `${route.key} ${payload}`, c.tables), `${route.key} ${payload}`, 'body');
+    }
+    const bare = await send({ method: route.method, url: json('').url, headers: c.headers(ctx) }, `${route.key} no body`, c.tables);
+    expectValidation(bare, `${route.key} no body`, 'body');
+  });
+
+  it.each(bodyRoutes)('$key: a body that is not JSON is 415 (or 400) and writes nothing', async (route) => {
+    const { c, json } = routeOf(route);
+    const valid = JSON.stringify(c.body(ctx));
+    for (const type of ['text/plain', 'application/x-www-form-urlencoded', 'multipart/form-data; boundary=x', 'application/xml', 'application/octet-stream', 'text/html']) {
+      const res = await send(json(valid, { 'content-type': type }), `${route.key} as ${type}`, c.tables);
+      expect([400, 415], `${type}: ${res.body}`).toContain(res.statusCode);
+      expect(res.json<ErrorBody>().error.code).toBe(res.statusCode === 415 ? 'UNSUPPORTED_MEDIA_TYPE' : 'VALIDATION_ERROR');
+    }
+  });
+
+  it.each(bodyRoutes)('$key: a body over server.bodyLimit is 413 PAYLOAD_TOO_LARGE and writes nothing', async (route) => {
+    const { c, json } = routeOf(route);
+    const limit = t.config.server.bodyLimit;
+    expect(limit).toBe(1_048_576);
+    const over = JSON.stringify({ ...c.body(ctx), pad: 'x'.repeat(limit) });
+    const res = await send(json(over), `${route.key} oversized`, c.tables);
+    expect(res.statusCode).toBe(413);
+    expect(res.json<ErrorBody>().error.code).toBe('PAYLOAD_TOO_LARGE');
+    // Just under the limit, the same body is parsed and refused for the unknown field instead.
+    const under = JSON.stringify({ ...c.body(ctx), pad: 'x'.repeat(limit - 4096) });
+    expectValidation(await send(json(under), `${route.key} large`, c.tables), `${route.key} large`, 'pad');
+  });
+
+  it.each(bodyRoutes)('$key: __proto__ and constructor.prototype payloads are refused and pollute nothing', async (route) => {
+    const { c, json } = routeOf(route);
+    const base = JSON.stringify(c.body(ctx)).slice(1);
+    const { objects } = walk(route.schema);
+    const payloads = [
+      '{"__proto__":{"polluted":true}}',
+      `{"__proto__":{"polluted":true,"role":"admin"},${base}`,
+      `{"constructor":{"prototype":{"polluted":true}},${base}`,
+      '{"a":{"b":{"__proto__":{"polluted":true}}}}',
+      ...objects.filter((o) => o.length > 0).map((o) => `{"${o.join('":{"')}":{"__proto__":{"polluted":true}}${'}'.repeat(o.length)}`),
+    ];
+    for (const payload of payloads) {
+      expectValidation(await send(json(payload), `${route.key} ${payload.slice(0, 60)}`, c.tables), `${route.key} ${payload.slice(0, 60)}`);
+    }
+    expect(({} as Record<string, unknown>).polluted).toBeUndefined();
+    expect(Object.prototype.hasOwnProperty.call(Object.prototype, 'polluted')).toBe(false);
+  });
+
+  it.each(bodyRoutes)('$key: wrong types, unknown and missing fields are 400 naming the field, writing nothing', async (route) => {
+    const { c, json } = routeOf(route);
+    const { fields, objects, required } = walk(route.schema);
+    for (const field of fields) {
+      for (const value of wrongTypes(field)) {
+        const what = `${route.key} ${field.name}=${JSON.stringify(value)}`;
+        expectValidation(await send(json(JSON.stringify(setAt(c.body(ctx), field.path, value))), what, c.tables), what, field.name);
+      }
+    }
+    for (const object of objects) {
+      for (const extra of ['zzUnknown', 'isAdmin', 'password_hash']) {
+        const path = [...object, extra];
+        const what = `${route.key} unknown ${path.join('.')}`;
+        expectValidation(await send(json(JSON.stringify(setAt(c.body(ctx), path, 'x'))), what, c.tables), what, path.join('.'));
+      }
+    }
+    for (const path of required) {
+      const what = `${route.key} without ${path.join('.')}`;
+      expectValidation(await send(json(JSON.stringify(deleteAt(c.body(ctx), path))), what, c.tables), what, path.join('.'));
+    }
+  });
+
+  it.each(bodyRoutes)('$key: SQL, shell, unicode, NUL and huge strings in every string field: refused cleanly or stored verbatim', async (route) => {
+    const { c, json } = routeOf(route);
+    const fields = walk(route.schema).fields.filter((f) => f.kind === 'string' || f.kind === 'enum');
+    expect(fields.length).toBeGreaterThan(0);
+    for (const field of fields) {
+      const values = [...Object.values(HOSTILE), ...(c.accepts?.[field.name] ?? [])];
+      for (const value of values) {
+        const sent = setAt(c.body(ctx), field.path, value);
+        const what = `${route.key} ${field.name}=${JSON.stringify(value).slice(0, 60)}`;
+        const res = await send(json(JSON.stringify(sent)), what, c.tables);
+        if (res.statusCode < 300) {
+          c.onAccepted?.(ctx, sent);
+          if (!c.verify) throw new Error(`${what}: accepted (${res.statusCode}) but the case cannot verify a round trip`);
+          await c.verify(ctx, field, value, res, sent);
+        } else if (res.json<ErrorBody>().error.code === 'VALIDATION_ERROR') {
+          const named = res.json<ErrorBody>().error.details?.fields?.map((f) => f.field);
+          expect(named, `${what}: ${res.body.slice(0, 300)}`).toContain(field.name);
+        }
+      }
+      for (const value of c.accepts?.[field.name] ?? []) {
+        // These must be accepted: hostile-looking but legitimate.
+        const sent = setAt(c.body(ctx), field.path, value.replace(/@/, `${ctx.n++}@`));
+        const res = await send(json(JSON.stringify(sent)), `${route.key} ${field.name} accepts ${value}`, c.tables);
+        expect(res.statusCode, `${field.name}=${value}: ${res.body.slice(0, 300)}`).toBeLessThan(300);
+        c.onAccepted?.(ctx, sent);
+      }
+    }
+    // Every table is still there and readable.
+    await expect(snapshot(ALL_TABLES)).resolves.toEqual(expect.any(String));
+    await expect(t.database.db.selectFrom('audit_logs').select('id').limit(1).execute()).resolves.toEqual(expect.any(Array));
+  });
+
+  it('query strings: bad numbers, dates and hostile text are 400 or 200, never 500', async () => {
+    const headers = t.auth('admin');
+    // Reads: the invariants still hold, but there is nothing to diff.
+    const get = (url: string) => send({ method: 'GET', url, headers }, `GET ${url.slice(0, 120)}`, []);
+    expectValidation(await get(`${API}/logs?limit=abc`), 'limit=abc', 'limit');
+    expectValidation(await get(`${API}/logs?limit=100000`), 'limit=100000', 'limit');
+    expectValidation(await get(`${API}/logs?limit=-1`), 'limit=-1', 'limit');
+    expectValidation(await get(`${API}/logs?page=0`), 'page=0', 'page');
+    expectValidation(await get(`${API}/logs?from=not-a-date`), 'from=not-a-date', 'from');
+    expectValidation(await get(`${API}/logs?to=2026-02-30T00:00:00Z`), 'to=Feb 30', 'to');
+    // A leap second passes the date-time format but no Date can hold it.
+    expectValidation(await get(`${API}/logs?from=2016-12-31T23:59:60Z`), 'leap second', 'from');
+    expectValidation(await get(`${API}/logs/count?to=2016-12-31T23:59:60Z`), 'leap second', 'to');
+    expectValidation(await get(`${API}/logs?q=${encodeURIComponent('a\u0000b')}`), 'q with NUL', 'q');
+    expectValidation(await get(`${API}/users?q=%00`), 'users q with NUL', 'q');
+    expectValidation(await get(`${API}/logs?evil=1`), 'unknown query field', 'evil');
+    expectValidation(await get(`${API}/logs?q=a&q=b`), 'repeated q', 'q');
+
+    // SQL and LIKE metacharacters are matched literally: the counts equal a plain substring search.
+    const messages = (await t.database.db.selectFrom('audit_logs').select('message').execute()).map((r) => r.message.toLowerCase());
+    const users = (await t.database.db.selectFrom('users').select(['username', 'email']).execute()).map((u) => [u.username, u.email ?? ''].join('\n').toLowerCase());
+    for (const q of ["' OR 1=1 --", '"; DROP TABLE users; --', '%', '_', '\\', "'", '%%', 'admin%', "admin' --"]) {
+      const logs = await get(`${API}/logs/count?q=${encodeURIComponent(q)}`);
+      expect(logs.statusCode, logs.body).toBe(200);
+      expect(logs.json<{ count: number }>().count, `logs q=${q}`).toBe(messages.filter((m) => m.includes(q.toLowerCase())).length);
+      const list = await get(`${API}/users?limit=500&q=${encodeURIComponent(q)}`);
+      expect(list.statusCode, list.body).toBe(200);
+      expect(list.json<{ pagination: { total: number } }>().pagination.total, `users q=${q}`).toBe(users.filter((u) => u.split('\n').some((s) => s.includes(q.toLowerCase()))).length);
+    }
+    expect((await t.database.db.selectFrom('users').select('id').execute()).length).toBeGreaterThanOrEqual(5);
+
+    // And every query parameter of every GET route, fed everything.
+    const values = [...Object.values(HOSTILE), 'abc', '-1', '0', '1.5', '1e3', '100000', '99999999999999999999', 'true', 'null', '', 'not-a-date', '2016-12-31T23:59:60Z', '[]', '{}'];
+    for (const { path, params } of queryOps) {
+      for (const param of params) {
+        for (const value of values) {
+          await get(`${path}?${param.name}=${encodeURIComponent(value)}`);
+        }
+      }
+      await get(`${path}?__proto__[polluted]=1&constructor[prototype][polluted]=1`);
+    }
+    expect(({} as Record<string, unknown>).polluted).toBeUndefined();
+  });
+
+  it('path parameters: traversal, NUL, bad encodings and very long ids are 4xx and write nothing', async () => {
+    const ids = [
+      '..%2F..%2Fetc%2Fpasswd',
+      '..',
+      '%2e%2e%2f%2e%2e',
+      '%00',
+      'abc%00def',
+      'a%2Fb',
+      "'%20OR%201%3D1%20--",
+      '%24(rm%20-rf%20%2F)',
+      '%60id%60',
+      '%F0%9F%94%A5',
+      '%ff',
+      '%',
+      'a'.repeat(65),
+      'a'.repeat(201),
+      'a'.repeat(5000),
+    ];
+    for (const rule of paramRules) {
+      const bodyRoute = bodyRoutes.find((r) => r.key === `${rule.method} ${rule.url.replace(/:([A-Za-z0-9_]+)/g, '{$1}')}`);
+      const body = bodyRoute ? (CASES[bodyRoute.key] as Case).body(ctx) : undefined;
+      for (const id of ids) {
+        const url = rule.url.replace(/:[A-Za-z0-9_]+/g, id);
+        const res = await send(
+          { method: rule.method, url, headers: t.auth('admin'), ...(body && { payload: body }) },
+          `${rule.method} ${url.slice(0, 100)}`,
+        );
+        expect(res.statusCode, `${rule.method} ${url.slice(0, 100)}: ${res.body.slice(0, 200)}`).toBeGreaterThanOrEqual(400);
+        expect(res.statusCode).toBeLessThan(500);
+      }
+    }
+  });
+
+  it('hostile headers: a request id is echoed only when safe; odd Authorization values are 401', async () => {
+    const res = await send({ method: 'GET', url: `${API}/users/nope`, headers: { ...t.auth('admin'), 'x-request-id': "'; DROP TABLE users; --" } }, 'hostile x-request-id');
+    expect(res.statusCode).toBe(404);
+    expect(res.json<ErrorBody>().error.requestId).toMatch(/^[0-9a-f-]{36}$/);
+    const safe = await send({ method: 'GET', url: `${API}/users/nope`, headers: { ...t.auth('admin'), 'x-request-id': 'trace-123' } }, 'safe x-request-id');
+    expect(safe.json<ErrorBody>().error.requestId).toBe('trace-123');
+    for (const authorization of ["Bearer ' OR 1=1 --", "Bearer pbf_'OR'1'='1", `Bearer ${'a'.repeat(8000)}`, 'Bearer pbf_%00', 'Bearer $(id)', 'Bearer 🔥']) {
+      const r = await send({ method: 'GET', url: `${API}/auth/me`, headers: { authorization } }, `authorization ${authorization.slice(0, 30)}`);
+      expect(r.statusCode).toBe(401);
+    }
+  });
+});
