@@ -122,7 +122,7 @@ describe.runIf(sshdAvailable)('SSH pool against a real sshd', () => {
     await sshd.rotateHostKey();
     pool.closeAll();
     const error = await pool.exec(target({ knownFingerprint: pinned }), ['true']).catch((e: unknown) => e);
-    expect(error).toBeInstanceOf(HostKeyMismatchError);
+    expect(error, String((error as Error).message)).toBeInstanceOf(HostKeyMismatchError);
     expect(error).toMatchObject({ expected: pinned, actual: sshd.fingerprint });
     expect(events).toContainEqual({ id: 'env-1', kind: 'mismatch', fingerprint: sshd.fingerprint, expected: pinned });
     // Accepting the new key (a new known fingerprint) connects again.
@@ -137,9 +137,12 @@ describe.runIf(sshdAvailable)('SSH pool against a real sshd', () => {
       const down = await pool.exec(target(), ['true']).catch((e: unknown) => e);
       expect(down).toBeInstanceOf(SshConnectError);
       expect((down as SshConnectError).reason).toMatch(/connection (refused|closed|reset|lost)/);
-      // While backing off, callers get the last failure at once instead of a new attempt.
+      // A dropped connection is retried at once; a refused attempt starts the backoff, during
+      // which callers get the last failure immediately instead of a new attempt.
+      const refused = await pool.exec(target(), ['true']).catch((e: unknown) => e);
+      expect((refused as SshConnectError).reason).toMatch(/connection refused/);
       const again = await pool.exec(target(), ['true']).catch((e: unknown) => e);
-      expect((again as SshConnectError).reason).toMatch(/next attempt in \d+s/);
+      expect((again as SshConnectError).reason).toMatch(/connection refused \(next attempt in \d+s\)/);
     } finally {
       await sshd.start();
     }

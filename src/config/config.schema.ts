@@ -73,6 +73,39 @@ export const ConfigFileSchema = Type.Object(
       },
       { additionalProperties: false, default: {} },
     ),
+    network: Type.Object(
+      {
+        allowTargets: Type.Array(Type.String({ pattern: '^[0-9a-fA-F:.]+(/\\d{1,3})?$' }), {
+          default: [],
+          hint: 'must be a list of addresses or CIDRs like 10.8.0.0/16 (loopback and private targets of health checks and HTTP commands)',
+        }),
+      },
+      { additionalProperties: false, default: {} },
+    ),
+    health: Type.Object(
+      {
+        workers: Type.Integer({ minimum: 1, maximum: 2000, default: 100, hint: 'must be an integer 1-2000 (checks run at once)' }),
+        degradedThreshold: Duration('"2s"', '2s'),
+        sampleRetention: Duration('"48h"', '48h'),
+        hourlyRetentionDays: Type.Integer({ minimum: 1, maximum: 3650, default: 90, hint: 'must be an integer 1-3650' }),
+      },
+      { additionalProperties: false, default: {} },
+    ),
+    ssh: Type.Object(
+      {
+        maxChannelsPerHost: Type.Integer({ minimum: 1, maximum: 64, default: 8, hint: 'must be an integer 1-64' }),
+        connectTimeout: Duration('"10s"', '10s'),
+        commandTimeout: Duration('"60s"', '60s'),
+        keepaliveInterval: Duration('"15s"', '15s'),
+      },
+      { additionalProperties: false, default: {} },
+    ),
+    systemInfo: Type.Object(
+      {
+        interval: Duration('"5m"', '5m'),
+      },
+      { additionalProperties: false, default: {} },
+    ),
   },
   { additionalProperties: false },
 );

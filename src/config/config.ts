@@ -1,4 +1,5 @@
 import { readFileSync, existsSync } from 'node:fs';
+import { isIP } from 'node:net';
 import { isAbsolute, resolve } from 'node:path';
 import { Ajv, type ErrorObject } from 'ajv';
 import { parse as parseYaml } from 'yaml';
@@ -28,6 +29,10 @@ export interface AppConfig {
   readonly audit: { readonly retentionDays: number; readonly purgeIntervalMs: number };
   readonly auth: { readonly adminPassword: string; readonly loginMaxFailures: number; readonly loginWindowMs: number };
   readonly hub: { readonly heartbeatIntervalMs: number; readonly maxBufferedBytes: number; readonly maxLaggedMessages: number };
+  readonly network: { readonly allowTargets: readonly string[] };
+  readonly health: { readonly workers: number; readonly degradedThresholdMs: number; readonly sampleRetentionMs: number; readonly hourlyRetentionDays: number };
+  readonly ssh: { readonly maxChannelsPerHost: number; readonly connectTimeoutMs: number; readonly commandTimeoutMs: number; readonly keepaliveIntervalMs: number };
+  readonly systemInfo: { readonly intervalMs: number };
 }
 
 type EnvKind = 'string' | 'integer' | 'boolean' | 'list';
@@ -100,7 +105,7 @@ function readEnv(env: NodeJS.ProcessEnv): Record<string, unknown> {
 function parseEnvValue(name: string, key: { path: string; kind: EnvKind }, value: string): unknown {
   switch (key.kind) {
     case 'integer': {
-      if (!/^-?\d+$/.test(value.trim())) throw new ConfigError(`${key.path}: must be an integer (from ${name}=${JSON.stringify(value)})`);
+      if (!/^-?\d+$/.test(value.trim())) throw new ConfigError(`${key.path}: ${hintAt(key.path) ?? 'must be an integer'} (from ${name}=${JSON.stringify(value)})`);
       return Number(value);
     }
     case 'boolean': {
@@ -179,9 +184,33 @@ function resolveConfig(file: ConfigFile, cwd: string): AppConfig {
       maxBufferedBytes: file.hub.maxBufferedBytes,
       maxLaggedMessages: file.hub.maxLaggedMessages,
     },
+    network: { allowTargets: file.network.allowTargets.map(validCidr) },
+    health: {
+      workers: file.health.workers,
+      degradedThresholdMs: duration('health.degradedThreshold', file.health.degradedThreshold),
+      sampleRetentionMs: duration('health.sampleRetention', file.health.sampleRetention),
+      hourlyRetentionDays: file.health.hourlyRetentionDays,
+    },
+    ssh: {
+      maxChannelsPerHost: file.ssh.maxChannelsPerHost,
+      connectTimeoutMs: duration('ssh.connectTimeout', file.ssh.connectTimeout),
+      commandTimeoutMs: duration('ssh.commandTimeout', file.ssh.commandTimeout),
+      keepaliveIntervalMs: duration('ssh.keepaliveInterval', file.ssh.keepaliveInterval),
+    },
+    systemInfo: { intervalMs: duration('systemInfo.interval', file.systemInfo.interval) },
   };
   if (config.jwt.expiryMs < 60_000) throw new ConfigError('jwt.expiry: must be at least 1m');
   return deepFreeze(config);
+}
+
+function validCidr(entry: string): string {
+  const [address = '', bits] = entry.split('/');
+  const family = isIP(address);
+  const max = family === 6 ? 128 : 32;
+  if (!family || (bits !== undefined && (!/^\d+$/.test(bits) || Number(bits) > max))) {
+    throw new ConfigError(`network.allowTargets: ${JSON.stringify(entry)} must be an address or CIDR like 10.8.0.0/16`);
+  }
+  return entry;
 }
 
 function resolveDatabaseUrl(url: string, dataDir: string, cwd: string): string {

@@ -61,12 +61,69 @@ export interface SettingsTable {
   updated_by: string | null;
 }
 
+export interface EnvironmentsTable {
+  id: string;
+  name: string;
+  description: string;
+  environment_url: string | null;
+  kind: 'local' | 'ssh';
+  host: string | null;
+  port: number | null;
+  domain: string | null;
+  credentials: string | null;
+  host_key: string | null;
+  health_check: string;
+  commands: string | null;
+  upgrade_config: string | null;
+  runtime: string | null;
+  metadata: string | null;
+  health: string;
+  status: string;
+  system_info: string | null;
+  created_at: string;
+  updated_at: string;
+}
+
+export interface HealthSamplesTable {
+  environment_id: string;
+  ts: string;
+  health: string;
+  response_time_ms: number | null;
+  message: string | null;
+}
+
+export interface HealthHourlyTable {
+  environment_id: string;
+  hour: string;
+  checks: number;
+  up_checks: number;
+  avg_latency_ms: number | null;
+  p95_latency_ms: number | null;
+}
+
+export interface OperationsTable {
+  id: string;
+  environment_id: string;
+  type: string;
+  status: string;
+  params: string | null;
+  output: string | null;
+  error: string | null;
+  requested_by: string | null;
+  started_at: string;
+  finished_at: string | null;
+}
+
 export interface Database {
   users: UsersTable;
   sessions: SessionsTable;
   api_tokens: ApiTokensTable;
   audit_logs: AuditLogsTable;
   settings: SettingsTable;
+  environments: EnvironmentsTable;
+  health_samples: HealthSamplesTable;
+  health_hourly: HealthHourlyTable;
+  operations: OperationsTable;
 }
 
 export type UserRow = Selectable<UsersTable>;

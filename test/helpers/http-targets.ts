@@ -1,4 +1,4 @@
-import { createServer, type Server } from 'node:http';
+import { createServer, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 
 /**
@@ -7,7 +7,7 @@ import type { AddressInfo } from 'node:net';
  */
 export async function startHttpTargets(): Promise<{ base: string; port: number; hits: Map<string, number>; close(): Promise<void> }> {
   const hits = new Map<string, number>();
-  const hanging = new Set<import('node:http').ServerResponse>();
+  const hanging = new Set<ServerResponse>();
   const server: Server = createServer((req, res) => {
     const url = new URL(req.url ?? '/', 'http://x');
     hits.set(url.pathname, (hits.get(url.pathname) ?? 0) + 1);

@@ -187,6 +187,7 @@ export class SshPool {
   closeAll(): void {
     for (const conn of this.connections.values()) this.end(conn);
     this.connections.clear();
+    this.backoff.clear();
   }
 
   get size(): number {
@@ -260,15 +261,18 @@ export class SshPool {
     const client = new Client();
     let mismatch: HostKeyMismatchError | undefined;
     const conn: Connection = { client, signature, active: 0, pending: 0, waiting: [], retiring: false, closed: false, lastUsed: Date.now(), ready: Promise.resolve() };
+    let established = false;
     conn.ready = new Promise<void>((resolve, reject) => {
       client.once('ready', () => {
+        established = true;
         this.backoff.delete(target.id);
         resolve();
       });
       client.on('error', (error) => {
         conn.closed = true;
         const failure = mismatch ?? new SshConnectError(target.id, describeSshError(error), { cause: error });
-        this.recordFailure(target, signature, failure);
+        // Back off from hosts we cannot reach; a drop of a working connection reconnects at once.
+        if (!established) this.recordFailure(target, signature, failure);
         reject(failure);
       });
       client.on('close', () => {

@@ -1,0 +1,126 @@
+export const HEALTH_STATES = ['healthy', 'unhealthy', 'degraded', 'pending', 'unknown', 'host_key_mismatch'] as const;
+export type HealthState = (typeof HEALTH_STATES)[number];
+export const CHECK_TYPES = ['http', 'tcp', 'ssh', 'none'] as const;
+export type CheckType = (typeof CHECK_TYPES)[number];
+
+export interface HealthCheckConfig {
+  enabled: boolean;
+  type: CheckType;
+  /** http: the URL; tcp: `host:port` (default: the target host and SSH port). */
+  endpoint?: string | undefined;
+  method?: string | undefined;
+  /** Seconds between checks (5 to 86400). */
+  interval: number;
+  /** Seconds before a check gives up. */
+  timeout: number;
+  /** Failures in a row tolerated (status `pending`) before `unhealthy`. */
+  retries: number;
+  validation?: { type: 'statusCode' | 'jsonRegex' | 'bodyRegex'; value: string } | undefined;
+  headers?: Record<string, string> | undefined;
+  /** ssh: the probe command run on the host; exit 0 is healthy. */
+  command?: string | undefined;
+  /** Seconds above which a successful check counts as `degraded`. */
+  degradedAfter?: number | undefined;
+}
+
+export interface HealthStatus {
+  health: HealthState;
+  lastCheck: string | null;
+  message: string;
+  /** Milliseconds of the last check. */
+  responseTime: number | null;
+  lastHealthyAt: string | null;
+  consecutiveFailures: number;
+}
+
+export interface Target {
+  host: string;
+  port: number;
+  domain?: string | undefined;
+}
+
+/** Stored form: secret parts sealed with the master key, never returned. */
+export interface StoredCredentials {
+  type: 'key' | 'password';
+  username: string;
+  privateKey?: string | undefined;
+  passphrase?: string | undefined;
+  password?: string | undefined;
+  keyFingerprint?: string | undefined;
+}
+
+export interface PublicCredentials {
+  type: 'key' | 'password';
+  username: string;
+  hasPrivateKey: boolean;
+  hasPassphrase: boolean;
+  hasPassword: boolean;
+  keyFingerprint: string | null;
+}
+
+export interface HostKey {
+  /** The trusted host key fingerprint (SHA256:...), null until first contact. */
+  fingerprint: string | null;
+  /** Set at creation by an admin rather than learned on first use. */
+  pinned: boolean;
+  trustedAt: string | null;
+  /** A different key the host presented; connections are refused until it is accepted. */
+  mismatch: { fingerprint: string; seenAt: string } | null;
+}
+
+export interface CommandDetails {
+  enabled: boolean;
+  command?: string | undefined;
+  url?: string | undefined;
+  method?: string | undefined;
+  headers?: Record<string, string> | undefined;
+  body?: Record<string, unknown> | undefined;
+}
+
+export interface CommandConfig {
+  type: 'ssh' | 'http';
+  restart: CommandDetails;
+}
+
+export interface UpgradeConfig extends CommandDetails {
+  type: 'ssh' | 'http';
+  /** Where the list of versions is published (JSON). */
+  versionListURL?: string | undefined;
+  /** Path to the list inside that JSON: `versions`, `data.releases[*].tag`. */
+  versionPath?: string | undefined;
+}
+
+export interface Runtime {
+  passivbotDir: string;
+  pythonPath: string;
+  kind: 'v7' | 'cli';
+  /** pbfleet's working dir on the host; relative paths are under the SSH user's home. */
+  workDir: string;
+}
+
+export interface SystemInfoItem<T> {
+  value: T | null;
+  /** Why value is null. */
+  reason?: string;
+}
+
+export interface Environment {
+  id: string;
+  name: string;
+  description: string;
+  environmentURL: string | null;
+  kind: 'local' | 'ssh';
+  target: Target | null;
+  credentials: PublicCredentials | null;
+  hostKey: HostKey | null;
+  healthCheck: HealthCheckConfig;
+  status: HealthStatus;
+  systemInfo: Record<string, unknown> | null;
+  timestamps: { createdAt: string; updatedAt: string };
+  commands: CommandConfig | null;
+  upgradeConfig: UpgradeConfig | null;
+  runtime: Runtime;
+  metadata: Record<string, unknown>;
+}
+
+export const LOCAL_ENVIRONMENT_ID = 'local';
