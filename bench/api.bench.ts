@@ -13,7 +13,7 @@ import { loadConfig } from '../src/config/config.js';
 import { migrateToLatest, openDatabase } from '../src/db/database.js';
 import type { AuditLogsTable } from '../src/db/types.js';
 import { newId } from '../src/lib/ids.js';
-import { freePort, load, rssMb, start, table, waitFor } from './lib.js';
+import { freePort, load, rssMb, start, startFlags, table, waitFor } from './lib.js';
 
 const SECONDS = Number(process.env.BENCH_SECONDS ?? 10);
 const PASSWORD = 'bench password 1';
@@ -81,7 +81,7 @@ async function main(): Promise<void> {
   const base = `http://127.0.0.1:${port}`;
   const env = { PATH: process.env.PATH, PBFLEET_DATA_DIR: dataDir, PBFLEET_PORT: String(port), PBFLEET_HOST: '127.0.0.1', PBFLEET_LOG_LEVEL: 'warn' };
   const spawnedAt = performance.now();
-  const server = start(process.execPath, [join(root, 'dist/cli.js'), 'serve'], env);
+  const server = start(process.execPath, [...startFlags(), join(root, 'dist/cli.js'), 'serve'], env);
   await waitFor(`${base}/api/v1/ready`);
   const readyMs = Math.round(performance.now() - spawnedAt);
   await new Promise((r) => setTimeout(r, 1000));

@@ -10,6 +10,7 @@ import type { DatabaseHandle } from './db/database.js';
 import { registerAuth, type RouteRule } from './http/auth.js';
 import { frameworkErrors, registerErrorHandling } from './http/error-handler.js';
 import { genReqId, registerRequestLog } from './http/request-log.js';
+import { DataVersion, ResponseCache } from './http/response-cache.js';
 import { ErrorEnvelope } from './http/schemas.js';
 import { validatorCompiler } from './http/validation.js';
 import { systemClock, type Clock } from './lib/clock.js';
@@ -33,6 +34,24 @@ import { createUsersRepo } from './modules/users/users.repo.js';
 import { usersRoutes } from './modules/users/users.routes.js';
 import { createUsersService } from './modules/users/users.service.js';
 import { VERSION } from './version.js';
+import { createNetGuard } from './lib/net-guard.js';
+import { createEnvironmentsRepo, type EnvironmentRecord } from './modules/environments/environments.repo.js';
+import { environmentsRoutes } from './modules/environments/environments.routes.js';
+import { createEnvironmentsService } from './modules/environments/environments.service.js';
+import { collectSystemInfo } from './modules/environments/system-info.js';
+import { vpsRoutes } from './modules/environments/vps.routes.js';
+import { localRunner, sshRunner, type HostRunner } from './modules/hosts/host-runner.js';
+import { createOperationsRepo } from './modules/operations/operations.repo.js';
+import { createOperationsService } from './modules/operations/operations.service.js';
+import { SshPool } from './modules/ssh/ssh-pool.js';
+import { ExecTimeoutError, SshConnectError } from './modules/ssh/ssh.errors.js';
+import { ConflictError } from './lib/errors.js';
+import { createCheckRunner } from './modules/health/check-runner.js';
+import { HealthRecorder } from './modules/health/health-recorder.js';
+import { createHealthRepo } from './modules/health/health.repo.js';
+import { healthRoutes } from './modules/health/health.routes.js';
+import { HealthScheduler } from './modules/health/health-scheduler.js';
+import { createHealthHistoryService } from './modules/health/health.service.js';
 
 export interface AppDeps {
   config: AppConfig;
@@ -85,13 +104,16 @@ export async function buildApp(deps: AppDeps) {
   });
   const api = app.withTypeProvider<TypeBoxTypeProvider>();
   app.setValidatorCompiler(validatorCompiler);
+  app.removeContentTypeParser('text/plain'); // a text body on a JSON route is 415, not a confusing schema error
 
   // Composition root: repositories, then services, each given only what it uses.
   const hub = new Hub({ clock, maxBufferedBytes: config.hub.maxBufferedBytes, maxLaggedMessages: config.hub.maxLaggedMessages });
   const secretBox = createSecretBox(deps.secrets.masterKey);
   const usersRepo = createUsersRepo(database.db);
   const credentialsRepo = createCredentialsRepo(database.db);
-  const audit = createAuditService({ auditRepo: createAuditRepo(database.db), publisher: hub, clock, retentionDays: config.audit.retentionDays });
+  const dataVersion = new DataVersion();
+  const listCache = new ResponseCache(dataVersion);
+  const audit = createAuditService({ auditRepo: createAuditRepo(database.db), publisher: hub, clock, retentionDays: config.audit.retentionDays, dataVersion });
   const auth = createAuthService({
     usersRepo,
     credentialsRepo,
@@ -106,6 +128,92 @@ export async function buildApp(deps: AppDeps) {
   auth.onRevocation((revocation) => hub.revoke(revocation));
   const users = createUsersService({ db: database.db, usersRepo, audit, auth, hasher, clock });
   const settings = createSettingsService({ db: database.db, settingsRepo: createSettingsRepo(database.db), secretBox, audit, clock });
+
+  // The fleet: environments reached over SSH (or this machine), their operations and facts.
+  const environments = createEnvironmentsService({
+    repo: createEnvironmentsRepo(database.db),
+    secretBox,
+    settings,
+    audit,
+    publisher: hub,
+    clock,
+    dataDir: config.dataDir,
+    // Bot instances arrive with the instances feature; until then no environment has any.
+    countInstances: async () => 0,
+  });
+  const sshPool = new SshPool({
+    maxChannelsPerHost: config.ssh.maxChannelsPerHost,
+    connectTimeoutMs: config.ssh.connectTimeoutMs,
+    keepaliveIntervalMs: config.ssh.keepaliveIntervalMs,
+    onHostKey: (event) => void environments.onHostKey(event).catch((err: unknown) => app.log.error({ err, environmentId: event.id }, 'recording a host key failed')),
+  });
+  const guard = createNetGuard(config.network.allowTargets);
+
+  // Health: checks read their targets from memory, kept current by the observer below, so a
+  // slow database never delays a check; results are written in batches by the recorder.
+  const healthRepo = createHealthRepo(database.db);
+  const checkTargets = new Map<string, EnvironmentRecord>();
+  const runCheck = createCheckRunner({ targetOf: (id) => checkTargets.get(id), sshTargetOf: (r) => environments.sshTarget(r), sshPool, guard });
+  const recorder = new HealthRecorder({
+    repo: healthRepo,
+    publisher: hub,
+    audit,
+    clock,
+    log: app.log,
+    sampleRetentionMs: config.health.sampleRetentionMs,
+    hourlyRetentionDays: config.health.hourlyRetentionDays,
+  });
+  const health = new HealthScheduler({
+    workers: config.health.workers,
+    clock,
+    degradedThresholdMs: config.health.degradedThresholdMs,
+    runCheck,
+    onResult: (subject, status, previous) => recorder.record(subject, status, previous),
+    onError: (err, environmentId) => app.log.error({ err, environmentId }, 'health result handler failed'),
+  });
+  const follow = (record: EnvironmentRecord) => {
+    checkTargets.set(record.id, record);
+    health.upsert({ id: record.id, name: record.name, healthCheck: record.healthCheck, status: record.status });
+  };
+  environments.observe({
+    changed: (record, { resetStatus }) => {
+      if (resetStatus) health.remove(record.id);
+      follow(record);
+    },
+    removed: (id) => {
+      checkTargets.delete(id);
+      health.remove(id);
+      // A changed target or credential is noticed by the pool itself (it compares on every use).
+      sshPool.invalidate(id);
+    },
+  });
+  const runnerFor = async (record: EnvironmentRecord): Promise<HostRunner> =>
+    record.kind === 'local' ? localRunner(record.id, config.ssh.commandTimeoutMs) : sshRunner(sshPool, environments.sshTarget(record), config.ssh.commandTimeoutMs);
+  const collect = (record: EnvironmentRecord, runner: HostRunner) =>
+    collectSystemInfo(runner, { dataPath: record.kind === 'local' ? config.dataDir : record.runtime.workDir, runtime: record.runtime });
+  const refreshSystemInfo = async (id: string) => {
+    const record = await environments.getRecord(id);
+    const info = await collect(record, await runnerFor(record)).catch((error: unknown) => {
+      // An unreachable or hung host is the environment's state, not a server fault: say why.
+      if (error instanceof SshConnectError || error instanceof ExecTimeoutError) throw new ConflictError(`system info of ${record.name} not collected: ${error.message}`);
+      throw error;
+    });
+    await environments.setSystemInfo(id, info);
+    return info;
+  };
+  const operations = createOperationsService({
+    repo: createOperationsRepo(database.db),
+    environments,
+    runnerFor,
+    checkNow: (id) => health.runNow(id),
+    collectSystemInfo: collect,
+    guard,
+    audit,
+    publisher: hub,
+    clock,
+    commandTimeoutMs: config.ssh.commandTimeoutMs,
+    serverVersion: VERSION,
+  });
 
   const routeRules: RouteRule[] = [];
   registerErrorHandling(app);
@@ -146,14 +254,25 @@ export async function buildApp(deps: AppDeps) {
 
   await api.register(systemRoutes, { prefix: API, version: VERSION, startedAt: Date.now(), ping: () => database.ping(), dialect: database.dialect });
   await api.register(authRoutes, { prefix: API, auth, usersRepo });
-  await api.register(usersRoutes, { prefix: API, users });
-  await api.register(auditRoutes, { prefix: API, audit });
+  await api.register(usersRoutes, { prefix: API, users, cache: listCache });
+  await api.register(auditRoutes, { prefix: API, audit, cache: listCache });
   await api.register(settingsRoutes, { prefix: API, settings });
   await api.register(hubRoutes, { hub, allowOrigins: config.allowOrigins });
+  await api.register(environmentsRoutes, { prefix: API, environments, operations, audit, refreshSystemInfo });
+  await api.register(vpsRoutes, { prefix: API, environments, operations });
+  await api.register(healthRoutes, { prefix: API, history: createHealthHistoryService({ healthRepo, clock }), exists: (id) => environments.exists(id), stats: () => ({ scheduler: health.stats(), recorder: { ...recorder.stats() } }) });
 
   const loops = new Loops(app.log);
   app.addHook('onReady', async () => {
+    await environments.ensureLocal();
+    await operations.recoverInterrupted();
+    for (const record of await environments.all()) follow(record);
+    health.start();
+    recorder.start();
+    loops.every('system-info', config.systemInfo.intervalMs, () => refreshAllSystemInfo());
+    loops.every('ssh-idle-sweep', 60_000, () => sshPool.sweepIdle());
     loops.every('hub-heartbeat', config.hub.heartbeatIntervalMs, () => hub.tick());
+    loops.every('hub-revalidate', config.hub.heartbeatIntervalMs, () => hub.revalidate(auth.endedCredentials)); // its own loop: a slow query never delays heartbeats
     loops.every('audit-purge', config.audit.purgeIntervalMs, async () => {
       const purged = await audit.purge();
       if (purged > 0) app.log.info({ purged }, 'audit entries past retention deleted');
@@ -164,7 +283,23 @@ export async function buildApp(deps: AppDeps) {
   app.addHook('preClose', async () => {
     loops.stopAll();
     hub.closeAll(CLOSE.goingAway, 'server shutting down');
+    health.stop();
+    await operations.drain();
+    await recorder.stop();
+    sshPool.closeAll();
   });
 
-  return { app, hub, routeRules, services: { audit, auth, users, settings } };
+  /** Refreshes every environment's system info, a few hosts at a time; unreachable hosts keep their last facts. */
+  async function refreshAllSystemInfo(): Promise<void> {
+    const records = (await environments.all()).filter((r) => r.status.health !== 'host_key_mismatch');
+    const queue = [...records];
+    const worker = async () => {
+      for (let record = queue.shift(); record; record = queue.shift()) {
+        await refreshSystemInfo(record.id).catch((err: unknown) => app.log.debug({ err, environmentId: record.id }, 'system info not collected'));
+      }
+    };
+    await Promise.all(Array.from({ length: 4 }, worker));
+  }
+
+  return { app, hub, routeRules, sshPool, health, recorder, services: { audit, auth, users, settings, environments, operations } };
 }

@@ -1,18 +1,22 @@
-#!/usr/bin/env node
+#!/usr/bin/env -S node --max-semi-space-size=1
+// A small young generation keeps an idle server near 100 MB; a control plane does not need
+// more. `npm start` uses the same flag.
 import { parseArgs } from 'node:util';
 import { ConfigError } from './config/config.js';
-import { boot } from './boot.js';
+import { boot, type Booted } from './boot.js';
 import { MigrationError } from './db/database.js';
-import { createUsersRepo } from './modules/users/users.repo.js';
-import { SYSTEM_ACTOR } from './modules/auth/auth.types.js';
+import { systemClock } from './lib/clock.js';
+import { AppError, NotFoundError, type FieldIssue } from './lib/errors.js';
+import { argon2Hasher, generatePassword } from './lib/passwords.js';
 import { ROLES, type Role } from './lib/roles.js';
-import { argon2Hasher, generatePassword, PASSWORD_MIN } from './lib/passwords.js';
-import { newId } from './lib/ids.js';
-import { startServer } from './server.js';
 import { createAuditRepo } from './modules/audit/audit.repo.js';
 import { createAuditService } from './modules/audit/audit.service.js';
+import { createAuthService } from './modules/auth/auth.service.js';
+import { SYSTEM_ACTOR, type Actor } from './modules/auth/auth.types.js';
 import { createCredentialsRepo } from './modules/auth/credentials.repo.js';
-import { systemClock } from './lib/clock.js';
+import { createUsersRepo } from './modules/users/users.repo.js';
+import { createUsersService } from './modules/users/users.service.js';
+import { startServer } from './server.js';
 import { VERSION } from './version.js';
 
 const USAGE = `pbfleet ${VERSION}: control plane for Passivbot fleets
@@ -30,6 +34,32 @@ Configuration: config.yaml or PBFLEET_CONFIG, and PBFLEET_* environment variable
 
 class UsageError extends Error {}
 
+/** Who the audit log says acted: no user is logged in here. */
+const CLI_ACTOR: Actor = { ...SYSTEM_ACTOR, username: 'cli' };
+
+/**
+ * The users service wired as the server wires it, so the command line gets the same checks,
+ * the same session revocation and the same audit entries. No server runs in this process, so
+ * there is no hub to tell; a running server notices ended sessions on its next heartbeat.
+ */
+function usersServiceFor({ config, secrets, database }: Booted) {
+  const clock = systemClock;
+  const usersRepo = createUsersRepo(database.db);
+  const audit = createAuditService({ auditRepo: createAuditRepo(database.db), publisher: { publish: () => undefined }, clock, retentionDays: config.audit.retentionDays });
+  const auth = createAuthService({
+    usersRepo,
+    credentialsRepo: createCredentialsRepo(database.db),
+    audit,
+    hasher: argon2Hasher,
+    clock,
+    jwtSecret: secrets.jwtSecret,
+    jwtExpiryMs: config.jwt.expiryMs,
+    loginMaxFailures: config.auth.loginMaxFailures,
+    loginWindowMs: config.auth.loginWindowMs,
+  });
+  return { usersRepo, users: createUsersService({ db: database.db, usersRepo, audit, auth, hasher: argon2Hasher, clock }) };
+}
+
 async function usersCommand(args: string[]): Promise<void> {
   const { values, positionals } = parseArgs({
     args,
@@ -38,41 +68,37 @@ async function usersCommand(args: string[]): Promise<void> {
   });
   const [action, username] = positionals;
   if (!username || (action !== 'create' && action !== 'reset-password')) throw new UsageError('users: expected create|reset-password <username>');
-  const password = values.password ?? generatePassword();
-  if (password.length < PASSWORD_MIN) throw new UsageError(`--password: must be at least ${PASSWORD_MIN} characters`);
-  const { database } = await boot();
+  const role = (values.role ?? 'viewer') as Role;
+  if (action === 'create' && !ROLES.includes(role)) throw new UsageError(`--role: must be one of ${ROLES.join(', ')}`);
+  const booted = await boot();
   try {
-    const repo = createUsersRepo(database.db);
-    // No server runs in this process, so there is no hub to tell.
-    const audit = createAuditService({ auditRepo: createAuditRepo(database.db), publisher: { publish: () => undefined }, clock: systemClock, retentionDays: 1 });
-    const now = new Date().toISOString();
-    const hash = await argon2Hasher.hash(password);
+    const { users, usersRepo } = usersServiceFor(booted);
     if (action === 'create') {
-      const role = (values.role ?? 'viewer') as Role;
-      if (!ROLES.includes(role)) throw new UsageError(`--role: must be one of ${ROLES.join(', ')}`);
-      if (await repo.findByUsername(username)) throw new UsageError(`user ${username} already exists`);
-      await repo.create({ id: newId(), username, email: values.email ?? null, role, active: true, passwordHash: hash, now });
-      process.stdout.write(`created ${role} ${username.toLowerCase()}\n`);
+      const password = values.password ?? generatePassword();
+      const user = await users.create({ username, email: values.email ?? null, password, role }, CLI_ACTOR);
+      process.stdout.write(`created ${user.role} ${user.username}\n`);
+      if (!values.password) process.stdout.write(`password: ${password}\n`);
     } else {
-      const user = await repo.findByUsername(username);
-      if (!user) throw new UsageError(`user ${username} not found`);
-      await repo.setPasswordHash(user.id, hash, now);
-      await createCredentialsRepo(database.db).revokeUserSessions(user.id, now);
-      // A locked-out admin is usually also deactivated or demoted by mistake: restore access.
-      await repo.update(user.id, { active: true, now });
+      const user = await usersRepo.findByUsername(username);
+      if (!user) throw new NotFoundError('user', username);
+      const { temporaryPassword } = await users.resetPassword(user.id, values.password, CLI_ACTOR);
+      // A locked-out admin is usually also deactivated by mistake: restore access.
+      if (!user.active) await users.update(user.id, { active: true }, CLI_ACTOR);
       process.stdout.write(`password of ${user.username} reset; their sessions were ended\n`);
+      if (temporaryPassword) process.stdout.write(`password: ${temporaryPassword}\n`);
     }
-    if (!values.password) process.stdout.write(`password: ${password}\n`);
-    await audit.record({
-      type: 'auth',
-      level: 'warning',
-      action: action === 'create' ? 'user_create' : 'password_reset',
-      message: `${action} for ${username.toLowerCase()} from the command line`,
-      actor: SYSTEM_ACTOR,
-    });
   } finally {
-    await database.close();
+    await booted.database.close();
   }
+}
+
+/** Service errors name API fields; on the command line they were flags. */
+const FLAGS: Record<string, string> = { email: '--email', password: '--password', newPassword: '--password' };
+
+function describeAppError(error: AppError): string {
+  const field = (error.details as { fields?: FieldIssue[] } | undefined)?.fields?.[0];
+  if (error.code === 'VALIDATION_ERROR' && field) return `${FLAGS[field.field] ?? field.field}: ${field.message}`;
+  return error.message;
 }
 
 async function main(argv: string[]): Promise<void> {
@@ -87,6 +113,10 @@ async function main(argv: string[]): Promise<void> {
 main(process.argv.slice(2)).catch((error: unknown) => {
   if (error instanceof ConfigError) {
     process.stderr.write(`pbfleet: configuration error: ${error.message}\n`);
+    process.exit(2);
+  }
+  if (error instanceof AppError) {
+    process.stderr.write(`pbfleet: ${describeAppError(error)}\n`);
     process.exit(2);
   }
   if (error instanceof UsageError || (error as { code?: string }).code?.startsWith('ERR_PARSE_ARGS')) {

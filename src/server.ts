@@ -14,10 +14,15 @@ export async function startServer(): Promise<void> {
   const { app, services } = await buildApp({ config, database, secrets });
 
   const admin = await services.users.bootstrapAdmin(config.auth.adminPassword, SYSTEM_ACTOR);
-  if (admin?.generatedPassword) {
+  if (admin.status === 'created' && admin.generatedPassword) {
     process.stdout.write(
       `\n  pbfleet: first start, created user "${admin.username}" with password: ${admin.generatedPassword}\n` +
         '  This is shown once. Log in and change it (POST /api/v1/users/password/change).\n\n',
+    );
+  } else if (admin.status === 'no_active_admin') {
+    process.stderr.write(
+      'pbfleet: warning: no active admin user exists, so nobody can manage users; run `pbfleet users create <name> --role admin` ' +
+        '(or `pbfleet users reset-password <name>` to re-activate a deactivated admin)\n',
     );
   }
 

@@ -166,11 +166,12 @@ describe.each(testDatabases)('audit log on $name', (database) => {
   });
 
   it('refuses unknown filter values and parameters', async () => {
-    for (const query of ['type=debug', 'level=fatal', 'action=Bot%20Start', 'environmentId=a%20b', 'userId=%27or%201', 'q=', 'sort=ts', `q=${'x'.repeat(201)}`]) {
+    for (const query of ['type=debug', 'level=fatal', 'action=Bot%20Start', 'environmentId=a%20b', 'userId=%27or%201', 'q=', 'sort=ts', `q=${'x'.repeat(201)}`, 'q=a%1Bb', 'q=a%7Fb', 'q=a%C2%80b', 'q=a%C2%9Bb']) {
       const res = await get(`/logs?${query}`);
       expect(res.statusCode, query).toBe(400);
       expect(res.json().error.code).toBe('VALIDATION_ERROR');
     }
+    expect((await get(`/logs?q=${encodeURIComponent('é ¡')}`)).statusCode).toBe(200);
     expect((await get('/logs/count?page=2')).statusCode).toBe(400);
   });
 

@@ -99,6 +99,22 @@ describe.each(testDatabases)('auth on $name', (database) => {
     expect((await t.app.inject({ method: 'GET', url: '/api/v1/auth/me', headers: { authorization: `Bearer ${token}` } })).statusCode).toBe(401);
   });
 
+  it('refuses DEL and C1 control characters in token names and login names, like C0 ones', async () => {
+    const fieldsOf = (res: { json<T>(): T }) => res.json<{ error: { details: { fields: { field: string }[] } } }>().error.details.fields.map((f) => f.field);
+    for (const name of ['tab\there', 'rub\u007fout', 'next\u0085line', 'csi\u009b31m']) {
+      const res = await t.app.inject({ method: 'POST', url: '/api/v1/auth/tokens', headers: t.auth('operator'), payload: { name } });
+      expect(res.statusCode, JSON.stringify(name)).toBe(400);
+      expect(fieldsOf(res)).toEqual(['name']);
+      const loginRes = await t.app.inject({ method: 'POST', url: '/api/v1/auth/login', payload: { username: `viewer1${name}`, password: PASSWORD } });
+      expect(loginRes.statusCode, JSON.stringify(name)).toBe(400);
+      expect(fieldsOf(loginRes)).toEqual(['username']);
+    }
+    // Printable text beyond ASCII is fine.
+    const ok = await t.app.inject({ method: 'POST', url: '/api/v1/auth/tokens', headers: t.auth('operator'), payload: { name: 'café déploiement ¡' } });
+    expect(ok.statusCode).toBe(201);
+    expect(await t.database.db.selectFrom('api_tokens').select('name').execute()).toEqual([{ name: 'café déploiement ¡' }]);
+  });
+
   it("a deactivated user's session and API tokens stop working", async () => {
     const created = await t.app.inject({ method: 'POST', url: '/api/v1/auth/tokens', headers: t.auth('viewer'), payload: { name: 'script' } });
     const apiToken = created.json().token as string;

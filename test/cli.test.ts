@@ -144,6 +144,31 @@ describe('pbfleet serve: first admin', () => {
   );
 
   it(
+    'with users but no active admin (created from the CLI before the first start), warns how to create one',
+    async () => {
+      const bob = await runCli(['users', 'create', 'bob', '--role', 'operator', '--password', 'long enough pw'], options());
+      expect(bob.code, bob.stderr).toBe(0);
+
+      const server = await startServer(port, options({ PBFLEET_ADMIN_PASSWORD: ADMIN_PASSWORD }));
+      const warnings = server.stderr.split('\n').filter((line) => line.includes('no active admin'));
+      expect(warnings, server.stderr).toHaveLength(1);
+      expect(warnings[0]).toContain('run `pbfleet users create <name> --role admin`');
+      // No admin appears by itself: bob is the only user.
+      expect(server.stdout).not.toMatch(/created user/);
+      expect((await login(server, 'admin', ADMIN_PASSWORD)).status).toBe(401);
+      expect((await login(server, 'bob', 'long enough pw')).status).toBe(200);
+      expect(await stop(server)).toEqual({ code: 0, signal: null });
+
+      const root = await runCli(['users', 'create', 'root', '--role', 'admin', '--password', 'a root password'], options());
+      expect(root.code, root.stderr).toBe(0);
+      const again = await startServer(port, options());
+      expect(again.stdout + again.stderr).not.toContain('no active admin');
+      await loginToken(again, 'root', 'a root password');
+    },
+    PROCESS_TEST_MS,
+  );
+
+  it(
     'a session survives a restart on the same data dir',
     async () => {
       const first = await startServer(port, options({ PBFLEET_ADMIN_PASSWORD: ADMIN_PASSWORD }));
@@ -164,7 +189,7 @@ describe('pbfleet users', () => {
     async () => {
       const server = await startServer(port, options({ PBFLEET_ADMIN_PASSWORD: ADMIN_PASSWORD }));
 
-      const bob = await runCli(['users', 'create', 'bob', '--role', 'operator', '--password', 'long enough pw'], options());
+      const bob = await runCli(['users', 'create', 'bob', '--role', 'operator', '--email', 'Bob@Example.com', '--password', 'long enough pw'], options());
       expect(bob.code, bob.stderr).toBe(0);
       expect(bob.stdout).toContain('created operator bob');
       expect(bob.stdout).not.toContain('long enough pw');
@@ -186,34 +211,79 @@ describe('pbfleet users', () => {
         runCli(['users', 'create'], options()),
       ]);
       expect(duplicate.code).toBe(2);
-      expect(duplicate.stderr).toContain('user bob already exists');
+      expect(duplicate.stderr).toContain('user with username "bob" already exists');
       expect(badRole.code).toBe(2);
       expect(badRole.stderr).toContain('--role: must be one of');
       expect(shortPassword.code).toBe(2);
-      expect(shortPassword.stderr).toContain('--password: must be at least');
+      expect(shortPassword.stderr).toContain('--password: must be at least 8 characters');
       expect(noName.code).toBe(2);
+
+      // The rules the API applies, with one clean line each and no stack trace.
+      const [badName, shortName, badEmail, sameEmail] = await Promise.all([
+        runCli(['users', 'create', 'Bad Name!', '--password', 'long enough pw'], options()),
+        runCli(['users', 'create', 'x', '--password', 'long enough pw'], options()),
+        runCli(['users', 'create', 'frank', '--email', 'not-an-email', '--password', 'long enough pw'], options()),
+        runCli(['users', 'create', 'grace', '--email', 'BOB@example.com', '--password', 'long enough pw'], options()),
+      ]);
+      for (const [result, message] of [
+        [badName, 'username: must be letters, digits, . _ or -, starting with a letter or digit'],
+        [shortName, 'username: must be 2-64 characters'],
+        [badEmail, '--email: must be an email address'],
+        [sameEmail, 'user with email "bob@example.com" already exists'],
+      ] as const) {
+        expect(result.code, result.stderr).toBe(2);
+        expect(result.stderr).toBe(`pbfleet: ${message}\n`);
+        expect(result.stdout).toBe('');
+      }
+
       // The refused ones were not created; bob's password is unchanged.
       expect((await login(server, 'dave', 'long enough pw')).status).toBe(401);
       expect((await login(server, 'bob', 'another long pw')).status).toBe(401);
       expect((await login(server, 'bob', 'long enough pw')).status).toBe(200);
+      for (const name of ['bad name!', 'x', 'frank', 'grace']) expect((await login(server, name, 'long enough pw')).status).toBe(401);
+
+      // Audited like the API's creations, by the command line.
+      const adminToken = await loginToken(server, 'admin', ADMIN_PASSWORD);
+      const res = await fetch(`${server.baseUrl}/api/v1/logs?action=user_create`, { headers: { authorization: `Bearer ${adminToken}` } });
+      const created = ((await res.json()) as { logs: { username: string | null; message: string }[] }).logs.filter((l) => l.username === 'cli').map((l) => l.message);
+      expect(created.sort()).toEqual(['user bob created with role operator', 'user carol created with role viewer']);
     },
     PROCESS_TEST_MS,
   );
 
   it(
-    'users reset-password: prints a new password, ends the sessions, and re-activates the user',
+    'users reset-password: prints a new password, ends the sessions and their sockets, and re-activates the user',
     async () => {
+      writeFileSync(join(dir, 'config.yaml'), 'hub:\n  heartbeatInterval: 200ms\n');
       const server = await startServer(port, options({ PBFLEET_ADMIN_PASSWORD: ADMIN_PASSWORD }));
       const oldToken = await loginToken(server, 'admin', ADMIN_PASSWORD);
       expect(await meStatus(server, oldToken)).toBe(200);
+      const ws = new WebSocket(`ws://127.0.0.1:${port}/ws`, { headers: { authorization: `Bearer ${oldToken}` } });
+      const closed = once(ws, 'close') as Promise<[number, Buffer]>;
+      const [welcome] = (await once(ws, 'message')) as [Buffer];
+      expect(JSON.parse(welcome.toString('utf8'))).toMatchObject({ type: 'welcome' });
 
-      // While the server runs: the old token stops working at once.
+      // While the server runs: the old token stops working within the server's one-second
+      // credential cache, and its socket is closed at the next heartbeat, though the reset
+      // happened in another process.
       const reset = await runCli(['users', 'reset-password', 'admin'], options());
       expect(reset.code, reset.stderr).toBe(0);
       expect(reset.stdout).toContain('password of admin reset');
       const newPassword = /^password: (\S+)$/m.exec(reset.stdout)?.[1];
       expect(newPassword, reset.stdout).toBeDefined();
-      expect(await meStatus(server, oldToken)).toBe(401);
+      const resetAt = Date.now();
+      let status = await meStatus(server, oldToken);
+      while (status !== 401 && Date.now() - resetAt < 1500) {
+        await new Promise((r) => setTimeout(r, 100));
+        status = await meStatus(server, oldToken);
+      }
+      expect(status).toBe(401);
+      expect(Date.now() - resetAt).toBeLessThan(1500);
+      const [code, reason] = await Promise.race([
+        closed,
+        new Promise<never>((_, reject) => setTimeout(() => reject(new Error('the socket was still open 10s after the reset')), 10_000).unref()),
+      ]);
+      expect({ code, reason: reason.toString('utf8') }).toEqual({ code: 4001, reason: 'credential revoked' });
       expect((await login(server, 'admin', ADMIN_PASSWORD)).status).toBe(401);
       await loginToken(server, 'admin', newPassword!);
 

@@ -575,6 +575,87 @@ describe.each(testDatabases)('real-time hub on $name', (database) => {
     });
   });
 
+  describe('credentials ended by another process', () => {
+    // The CLI (`pbfleet users reset-password`) or a second server writes to the database only:
+    // no revocation event reaches this process. The heartbeat re-checks what is connected.
+    const credentialOf = async (token: string) =>
+      (await t.app.inject({ method: 'GET', url: '/api/v1/auth/me', headers: { authorization: `Bearer ${token}` } })).json<{ credential: { id: string } }>().credential.id;
+    /** Resolves after the peer has seen `n` more heartbeat pings, i.e. `n - 1` full heartbeats. */
+    const heartbeats = (peer: Peer, n: number) =>
+      within(
+        new Promise<void>((resolve) => {
+          let seen = 0;
+          const onPing = () => {
+            if (++seen < n) return;
+            peer.ws.off('ping', onPing);
+            resolve();
+          };
+          peer.ws.on('ping', onPing);
+        }),
+        `${n} heartbeats`,
+      );
+
+    it('closes a socket with 4001 on the next heartbeat once its session was revoked in the database; others stay', async () => {
+      await start({ overrides: { hub: { heartbeatInterval: '50ms' } } });
+      const token = await login(t.app, 'viewer1');
+      const sessionId = await credentialOf(token);
+      const peer = await connect('/ws?topics=jobs', { token });
+      const other = await connect('/ws?topics=jobs');
+      const stream = await openSse(`/api/v1/events?topics=jobs&token=${encodeURIComponent(token)}`);
+      await until(() => t.hub.size === 3, 'the stream to attach');
+
+      // Heartbeats come and go; a live session is left alone.
+      await heartbeats(peer, 4);
+      await peer.sync();
+      expect(peer.ws.readyState).toBe(WebSocket.OPEN);
+
+      await t.database.db.updateTable('sessions').set({ revoked_at: new Date().toISOString() }).where('id', '=', sessionId).execute();
+      expect(await within(peer.closed, 'the revoked session’s socket to close')).toEqual({ code: 4001, reason: 'credential revoked' });
+      const close = await stream.waitFor((e) => e.event === 'close', 'the close event on the stream');
+      expect(JSON.parse(close.data)).toEqual({ code: 4001, reason: 'credential revoked' });
+      await within(stream.ended, 'the stream to end');
+
+      await heartbeats(other, 2);
+      await other.sync();
+      expect(t.hub.size).toBe(1);
+    });
+
+    it('closes sockets of a deleted API token and of a user deactivated in the database', async () => {
+      await start({ overrides: { hub: { heartbeatInterval: '50ms' } } });
+      const created = await t.app.inject({ method: 'POST', url: '/api/v1/auth/tokens', headers: t.auth('operator'), payload: { name: 'kiosk' } });
+      const { id, token } = created.json<{ id: string; token: string }>();
+      const byToken = await connect('/ws/dashboard/metrics', { token, via: 'query' });
+      const viewer = await connect('/ws');
+      const admin = await connect('/ws', { token: t.tokens.admin });
+      await heartbeats(byToken, 3);
+      expect(t.hub.size).toBe(3);
+
+      await t.database.db.deleteFrom('api_tokens').where('id', '=', id).execute();
+      expect(await within(byToken.closed, 'the deleted token’s socket to close')).toEqual({ code: 4001, reason: 'credential revoked' });
+      await t.database.db.updateTable('users').set({ active: 0 }).where('id', '=', t.userIds.viewer).execute();
+      expect(await within(viewer.closed, 'the deactivated user’s socket to close')).toEqual({ code: 4001, reason: 'credential revoked' });
+
+      await heartbeats(admin, 2);
+      await admin.sync();
+      expect(t.hub.size).toBe(1);
+    });
+
+    it('checks each distinct credential once per heartbeat, in one batch', async () => {
+      await start();
+      const ended = vi.spyOn(t.services.auth, 'endedCredentials');
+      const a = await connect('/ws?topics=jobs');
+      await connect('/ws?topics=dashboard');
+      await connect('/ws', { token: t.tokens.admin });
+      await t.hub.revalidate(t.services.auth.endedCredentials);
+      expect(ended).toHaveBeenCalledTimes(1);
+      const checked = ended.mock.calls[0]?.[0] ?? [];
+      expect(checked).toHaveLength(2);
+      expect(new Set(checked.map((c) => c.kind))).toEqual(new Set(['session']));
+      await a.sync();
+      expect(t.hub.size).toBe(3);
+    });
+  });
+
   describe('server-sent events', () => {
     it('streams published messages of the requested topics as data events', async () => {
       await start();

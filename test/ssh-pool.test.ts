@@ -1,4 +1,7 @@
+import { spawnSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { SshPool, type HostKeyEvent, type SshTarget } from '../src/modules/ssh/ssh-pool.js';
 import { ExecError, ExecTimeoutError, HostKeyMismatchError, SshConnectError } from '../src/modules/ssh/ssh.errors.js';
@@ -148,6 +151,26 @@ describe.runIf(sshdAvailable)('SSH pool against a real sshd', () => {
     }
     await new Promise((r) => setTimeout(r, 450));
     await expect(pool.exec(target(), ['true'])).resolves.toMatchObject({ exitCode: 0 });
+  });
+
+  it('a connection that goes silent times out a command instead of hanging on it', async () => {
+    newPool({ keepaliveIntervalMs: 60_000 });
+    await pool.exec(target(), ['true']);
+    // Freeze the sshd processes serving connections (not the listener): the TCP connection
+    // stays open, nothing answers, and the channel for the next command never opens.
+    const listener = readFileSync(join(sshd.dir, 'sshd.pid'), 'utf8').trim();
+    const childrenOf = (pid: string): string[] => {
+      const children = spawnSync('pgrep', ['-P', pid], { encoding: 'utf8' }).stdout.split('\n').filter(Boolean);
+      return children.flatMap((child) => [child, ...childrenOf(child)]);
+    };
+    const serving = childrenOf(listener);
+    expect(serving.length).toBeGreaterThan(0);
+    for (const pid of serving) process.kill(Number(pid), 'SIGSTOP');
+    try {
+      await expect(pool.exec(target(), ['true'], { timeoutMs: 500 })).rejects.toBeInstanceOf(ExecTimeoutError);
+    } finally {
+      for (const pid of serving) process.kill(Number(pid), 'SIGCONT');
+    }
   });
 
   it('does not tear a connection down while a command runs on it', async () => {

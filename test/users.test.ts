@@ -149,7 +149,7 @@ describe.each(testDatabases)('users on $name', (database) => {
     });
 
     it('refuses bad query parameters', async () => {
-      for (const query of ['limit=0', 'limit=501', 'page=0', 'page=x', 'role=root', 'active=maybe', 'sort=name']) {
+      for (const query of ['limit=0', 'limit=501', 'page=0', 'page=x', 'role=root', 'active=maybe', 'sort=name', 'q=a%00b', 'q=a%7Fb', 'q=a%C2%85b', 'q=a%C2%9Fb']) {
         const res = await inject('GET', `/users?${query}`);
         expect(res.statusCode, query).toBe(400);
         expect(res.json().error.code).toBe('VALIDATION_ERROR');
@@ -218,6 +218,22 @@ describe.each(testDatabases)('users on $name', (database) => {
         expect(res.body).not.toContain('a long enough secret');
       }
       expect((await inject('GET', '/users')).json().pagination.total).toBe(3);
+    });
+
+    it('the service applies the same rules to callers without a schema in front (the CLI)', async () => {
+      const users = t.services.users;
+      const refused = { code: 'VALIDATION_ERROR' };
+      const field = (name: string) => ({ ...refused, details: { fields: [expect.objectContaining({ field: name })] } });
+      await expect(users.create({ username: 'Bad Name!', password: 'a long enough secret', role: 'viewer' }, SYSTEM_ACTOR)).rejects.toMatchObject(field('username'));
+      await expect(users.create({ username: 'x', password: 'a long enough secret', role: 'viewer' }, SYSTEM_ACTOR)).rejects.toMatchObject(field('username'));
+      await expect(users.create({ username: 'mail', email: 'not-an-email', password: 'a long enough secret', role: 'viewer' }, SYSTEM_ACTOR)).rejects.toMatchObject(field('email'));
+      await expect(users.create({ username: 'mail', email: '', password: 'a long enough secret', role: 'viewer' }, SYSTEM_ACTOR)).rejects.toMatchObject(field('email'));
+      await expect(users.create({ username: 'shorty', password: 'short', role: 'viewer' }, SYSTEM_ACTOR)).rejects.toMatchObject(field('password'));
+      await expect(users.update(t.userIds.viewer, { email: 'nope' }, SYSTEM_ACTOR)).rejects.toMatchObject(field('email'));
+      await expect(users.resetPassword(t.userIds.viewer, 'short', SYSTEM_ACTOR)).rejects.toMatchObject(field('newPassword'));
+      expect((await inject('GET', '/users')).json().pagination.total).toBe(3);
+      expect((await inject('GET', `/users/${t.userIds.viewer}`)).json().email).toBeNull();
+      await expect(login(t.app, 'viewer1')).resolves.toEqual(expect.any(String));
     });
 
     it('audits the creation with the acting admin, without the password', async () => {

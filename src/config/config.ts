@@ -2,7 +2,8 @@ import { readFileSync, existsSync } from 'node:fs';
 import { isIP } from 'node:net';
 import { isAbsolute, resolve } from 'node:path';
 import { Ajv, type ErrorObject } from 'ajv';
-import { parse as parseYaml } from 'yaml';
+import { createRequire } from 'node:module';
+import type yamlTypes from 'yaml';
 import { ConfigFileSchema, type ConfigFile } from './config.schema.js';
 import { parseDuration } from './duration.js';
 
@@ -82,7 +83,8 @@ function readConfigFile(file: string): Record<string, unknown> {
   }
   let parsed: unknown;
   try {
-    parsed = parseYaml(text);
+    // Loaded only when there is a file to read.
+    parsed = (createRequire(import.meta.url)('yaml') as typeof yamlTypes).parse(text);
   } catch (error) {
     throw new ConfigError(`config file ${file}: invalid YAML (${(error as Error).message.split('\n')[0]})`);
   }

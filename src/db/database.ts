@@ -15,7 +15,8 @@ import {
   type TableMetadata,
   type Transaction,
 } from 'kysely';
-import pg from 'pg';
+import { createRequire } from 'node:module';
+import type pgTypes from 'pg';
 import { migrations } from './migrations/index.js';
 import type { Database } from './types.js';
 
@@ -102,7 +103,11 @@ class RetryingIntrospectionPostgresDialect extends PostgresDialect {
   }
 }
 
+/** pg is loaded only when PostgreSQL is configured: an embedded (SQLite) server never pays for it. */
+const requireCjs = createRequire(import.meta.url);
+
 function openPostgres(url: string): DatabaseHandle {
+  const pg = requireCjs('pg') as typeof pgTypes;
   const pool = new pg.Pool({ connectionString: url, max: 10 });
   // An idle client's error (server restart) must not crash the process; the next query reconnects.
   pool.on('error', () => undefined);

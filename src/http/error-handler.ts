@@ -1,6 +1,6 @@
 import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { AppError, RateLimitedError, STATUS_BY_CODE, type ErrorCode } from '../lib/errors.js';
-import { fieldIssues } from './validation.js';
+import { describeValidation } from './validation.js';
 
 interface Envelope {
   error: { code: ErrorCode; message: string; details?: unknown; requestId: string };
@@ -28,9 +28,8 @@ export function registerErrorHandling(app: FastifyInstance): void {
       envelope = { error: { code: error.code, message: error.message, details: error.details, requestId } };
       if (error instanceof RateLimitedError) void reply.header('retry-after', String(error.retryAfterSeconds));
     } else if (error.validation) {
-      const issues = fieldIssues(error.validation, error.validationContext);
+      const { issues, message } = describeValidation(error.validation, error.validationContext);
       const where = error.validationContext ?? 'request';
-      const message = issues.map((i) => `${where}.${i.field}: ${i.message}`).join('; ');
       envelope = { error: { code: 'VALIDATION_ERROR', message: message || 'request is invalid', details: { in: where, fields: issues }, requestId } };
     } else if (error.code && FRAMEWORK_ERRORS[error.code]) {
       const known = FRAMEWORK_ERRORS[error.code] as { code: ErrorCode; message: string };

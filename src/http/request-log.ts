@@ -3,6 +3,7 @@ import type { FastifyInstance, FastifyRequest } from 'fastify';
 import type { IncomingMessage } from 'node:http';
 
 const SAFE_ID = /^[A-Za-z0-9._-]{1,64}$/;
+const INFO_LEVELS = new Set(['info', 'debug', 'trace']);
 
 /** Honours a caller's X-Request-Id when it is safe to echo, otherwise makes one. */
 export function genReqId(request: IncomingMessage): string {
@@ -21,6 +22,8 @@ export function registerRequestLog(app: FastifyInstance): void {
     void reply.header('x-request-id', String(request.id));
   });
   app.addHook('onResponse', async (request: FastifyRequest, reply) => {
+    // Skip building the line when the configured level would drop it.
+    if (!INFO_LEVELS.has(request.log.level)) return;
     request.log.info(
       {
         method: request.method,

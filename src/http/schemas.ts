@@ -30,6 +30,11 @@ export const PageQuery = {
   limit: Type.Optional(Type.Integer({ minimum: 1, maximum: 500, default: 50 })),
 };
 
+/** C0 controls, DEL and C1 controls, as a regex character range for schema patterns. */
+export const CONTROL_CHARS = '\\u0000-\\u001f\\u007f-\\u009f';
+/** Text without control characters: names, paths, search text (bound its length with minLength/maxLength). */
+export const NO_CONTROL_CHARS = `^[^${CONTROL_CHARS}]*$`;
+
 export const IdParams = Type.Object({ id: Type.String({ minLength: 1, maxLength: 64, pattern: '^[A-Za-z0-9_-]+$' }) });
 
 export const Timestamp = Type.String({ format: 'date-time' });

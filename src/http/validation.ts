@@ -24,10 +24,16 @@ export const validatorCompiler: FastifySchemaCompiler<unknown> = ({ schema, http
 /** A body of thousands of unknown keys must not earn a response several times its size. */
 const MAX_ISSUES = 50;
 
-/** Turns validator errors into one issue per bad field, named by its dotted path (the first MAX_ISSUES). */
-export function fieldIssues(errors: readonly Partial<ErrorObject>[], part: string | undefined): FieldIssue[] {
+/**
+ * Turns validator errors into one issue per bad field, named by its dotted path (the first
+ * MAX_ISSUES), and one line for the message: `body.name: is required`, or just `body: must be
+ * object` when the whole part is at fault.
+ */
+export function describeValidation(errors: readonly Partial<ErrorObject>[], part: string | undefined): { issues: FieldIssue[]; message: string } {
+  const where = part ?? 'request';
   const seen = new Set<string>();
   const issues: FieldIssue[] = [];
+  const lines: string[] = [];
   for (const error of errors) {
     const base = (error.instancePath ?? '').split('/').filter(Boolean).join('.');
     const params = (error.params ?? {}) as Record<string, unknown>;
@@ -47,6 +53,8 @@ export function fieldIssues(errors: readonly Partial<ErrorObject>[], part: strin
     if (issues.length === MAX_ISSUES) break;
     seen.add(name);
     issues.push({ field: name, message });
+    // A field of the part is `<part>.<field>`; the part itself is named once.
+    lines.push(`${field ? `${where}.${field}` : name}: ${message}`);
   }
-  return issues;
+  return { issues, message: lines.join('; ') };
 }

@@ -1,5 +1,11 @@
 import { randomBytes } from 'node:crypto';
-import { hash, verify } from '@node-rs/argon2';
+import { createRequire } from 'node:module';
+import type argon2Types from '@node-rs/argon2';
+
+// The native binding is loaded on the first login or password change, not at every start.
+const requireCjs = createRequire(import.meta.url);
+let argon2: typeof argon2Types | undefined;
+const load = (): typeof argon2Types => (argon2 ??= requireCjs('@node-rs/argon2') as typeof argon2Types);
 
 /** Argon2id with the library's defaults (OWASP's recommended minimum). */
 export interface PasswordHasher {
@@ -8,10 +14,10 @@ export interface PasswordHasher {
 }
 
 export const argon2Hasher: PasswordHasher = {
-  hash: (password) => hash(password),
+  hash: (password) => load().hash(password),
   verify: async (passwordHash, password) => {
     try {
-      return await verify(passwordHash, password);
+      return await load().verify(passwordHash, password);
     } catch {
       return false;
     }

@@ -3,7 +3,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { hash, verify } from '@node-rs/argon2';
-import { buildApp } from '../../src/app.js';
+import { buildApp, type AppDeps } from '../../src/app.js';
 import { loadConfig } from '../../src/config/config.js';
 import { migrateToLatest } from '../../src/db/database.js';
 import type { Clock } from '../../src/lib/clock.js';
@@ -23,6 +23,8 @@ export const PASSWORD = 'correct horse battery';
 export interface TestAppOptions {
   overrides?: Record<string, unknown>;
   clock?: Clock;
+  /** Fastify logger options (e.g. a capturing stream); default: no logging. */
+  logger?: AppDeps['logger'];
 }
 
 export type TestApp = Awaited<ReturnType<typeof createTestApp>>;
@@ -30,46 +32,57 @@ export type TestApp = Awaited<ReturnType<typeof createTestApp>>;
 /** A full app on a fresh database with one user per role, each logged in. */
 export async function createTestApp(database: TestDatabase, options: TestAppOptions = {}) {
   const dataDir = mkdtempSync(join(tmpdir(), 'pbfleet-data-'));
-  const db = await database.create();
-  await migrateToLatest(db.handle.db);
-  const config = loadConfig({
-    env: {},
-    cwd: dataDir,
-    overrides: { dataDir, database: { url: db.url }, log: { level: 'silent' }, ...options.overrides },
-  });
-  const built = await buildApp({
-    config,
-    database: db.handle,
-    secrets: { jwtSecret: randomBytes(32), masterKey: randomBytes(32) },
-    hasher: fastHasher,
-    ...(options.clock && { clock: options.clock }),
-    logger: false,
-  });
-  await built.app.ready();
-
-  const tokens = {} as Record<Role, string>;
-  const userIds = {} as Record<Role, string>;
-  for (const role of ['admin', 'operator', 'viewer'] as const) {
-    const user = await built.services.users.create({ username: `${role}1`, password: PASSWORD, role }, SYSTEM_ACTOR);
-    userIds[role] = user.id;
-    tokens[role] = await login(built.app, `${role}1`);
-  }
-
-  return {
-    ...built,
-    config,
-    database: db.handle,
-    dialect: database.name,
-    tokens,
-    userIds,
-    auth: (role: Role) => ({ authorization: `Bearer ${tokens[role]}` }),
-    async close() {
-      await built.app.close();
-      await db.handle.close();
-      await db.drop();
-      rmSync(dataDir, { recursive: true, force: true });
-    },
+  let db: Awaited<ReturnType<TestDatabase['create']>> | undefined;
+  let built: Awaited<ReturnType<typeof buildApp>> | undefined;
+  /** Undoes whatever was made, each step even if an earlier one fails: a PostgreSQL schema must never be left behind. */
+  const cleanUp = async () => {
+    const steps = [() => built?.app.close(), () => db?.handle.close(), () => db?.drop(), () => rmSync(dataDir, { recursive: true, force: true })];
+    const failures: unknown[] = [];
+    for (const step of steps) await Promise.resolve().then(step).catch((error: unknown) => failures.push(error));
+    if (failures.length) throw new AggregateError(failures, 'test app clean-up failed');
   };
+
+  try {
+    db = await database.create();
+    await migrateToLatest(db.handle.db);
+    const config = loadConfig({
+      env: {},
+      cwd: dataDir,
+      overrides: { dataDir, database: { url: db.url }, log: { level: 'silent' }, ...options.overrides },
+    });
+    built = await buildApp({
+      config,
+      database: db.handle,
+      secrets: { jwtSecret: randomBytes(32), masterKey: randomBytes(32) },
+      hasher: fastHasher,
+      ...(options.clock && { clock: options.clock }),
+      logger: options.logger ?? false,
+    });
+    await built.app.ready();
+
+    const tokens = {} as Record<Role, string>;
+    const userIds = {} as Record<Role, string>;
+    for (const role of ['admin', 'operator', 'viewer'] as const) {
+      const user = await built.services.users.create({ username: `${role}1`, password: PASSWORD, role }, SYSTEM_ACTOR);
+      userIds[role] = user.id;
+      tokens[role] = await login(built.app, `${role}1`);
+    }
+
+    return {
+      ...built,
+      config,
+      database: db.handle,
+      dialect: database.name,
+      tokens,
+      userIds,
+      auth: (role: Role) => ({ authorization: `Bearer ${tokens[role]}` }),
+      close: cleanUp,
+    };
+  } catch (error) {
+    // The failure is what the caller needs to see; a clean-up failure on top is only logged.
+    await cleanUp().catch((cleanUpError: unknown) => console.error('createTestApp: clean-up after a failed start failed too', cleanUpError));
+    throw error;
+  }
 }
 
 export async function login(app: TestApp['app'], username: string, password = PASSWORD): Promise<string> {

@@ -27,8 +27,15 @@ const sqlite: TestDatabase = {
   async create() {
     const dir = mkdtempSync(join(tmpdir(), 'pbfleet-db-'));
     const url = `sqlite:${join(dir, 'test.db')}`;
-    const handle = openDatabase(url);
-    return { url, handle, drop: async () => rmSync(dir, { recursive: true, force: true }) };
+    const drop = async () => rmSync(dir, { recursive: true, force: true });
+    let handle: DatabaseHandle;
+    try {
+      handle = openDatabase(url);
+    } catch (error) {
+      await drop();
+      throw error;
+    }
+    return { url, handle, drop };
   },
 };
 
@@ -37,24 +44,30 @@ const postgres: TestDatabase = {
   async create() {
     const base = postgresUrl as string;
     const schema = `pbfleet_t_${randomBytes(6).toString('hex')}`;
-    const admin = new pg.Client({ connectionString: base });
-    await admin.connect();
-    await admin.query(`create schema ${schema}`);
-    await admin.end();
+    const drop = async () => void (await withClient(base, (client) => client.query(`drop schema if exists ${schema} cascade`)));
+    await withClient(base, (client) => client.query(`create schema ${schema}`));
     const url = withSearchPath(base, schema);
-    const handle = openDatabase(url);
-    return {
-      url,
-      handle,
-      drop: async () => {
-        const client = new pg.Client({ connectionString: base });
-        await client.connect();
-        await client.query(`drop schema if exists ${schema} cascade`);
-        await client.end();
-      },
-    };
+    let handle: DatabaseHandle;
+    try {
+      handle = openDatabase(url);
+    } catch (error) {
+      await drop();
+      throw error;
+    }
+    return { url, handle, drop };
   },
 };
+
+/** Runs one statement on a short-lived connection that is closed whatever happens. */
+async function withClient<T>(url: string, use: (client: pg.Client) => Promise<T>): Promise<T> {
+  const client = new pg.Client({ connectionString: url });
+  try {
+    await client.connect();
+    return await use(client);
+  } finally {
+    await client.end().catch(() => undefined);
+  }
+}
 
 /** Each test database lives in its own schema, so parallel runs never collide. */
 function withSearchPath(url: string, schema: string): string {

@@ -18,6 +18,23 @@ describe('redactDetails', () => {
     expect(JSON.stringify(out)).not.toMatch(/hunter2|BEGIN/);
   });
 
+  it('keeps Passivbot settings, which only look like passwords, and still redacts real ones', () => {
+    const out = redactDetails({
+      changed: { 'paths.passivbotDir': '/opt/passivbot', 'paths.passivbotKind': 'v7' },
+      passivbotPassword: 'p1',
+      userPass: 'p2',
+      passwd: 'p3',
+      PASSPHRASE: 'p4',
+    });
+    expect(out).toEqual({
+      changed: { 'paths.passivbotDir': '/opt/passivbot', 'paths.passivbotKind': 'v7' },
+      passivbotPassword: '[redacted]',
+      userPass: '[redacted]',
+      passwd: '[redacted]',
+      PASSPHRASE: '[redacted]',
+    });
+  });
+
   it('bounds long strings and cycles', () => {
     const cyclic: Record<string, unknown> = { a: 'x'.repeat(5000) };
     cyclic.self = cyclic;

@@ -1,4 +1,5 @@
-const SECRET_KEY = /pass(word|phrase)?|secret|token|private|api[-_]?key|master|credential|authorization|cookie/i;
+// "passivbot" (the bot pbfleet runs: `paths.passivbotDir`) is the one word starting with "pass" that is not about a password.
+const SECRET_KEY = /pass(?!ivbot)|secret|token|private|api[-_]?key|master|credential|authorization|cookie/i;
 const MAX_STRING = 2000;
 const MAX_DEPTH = 6;
 

@@ -1,4 +1,5 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
+import type { ResponseCache } from '../../http/response-cache.js';
 import { IdParams, pagination, responses } from '../../http/schemas.js';
 import { ValidationError } from '../../lib/errors.js';
 import type { AuditService } from './audit.service.js';
@@ -22,15 +23,16 @@ function toFilter(query: AuditFilter): AuditFilter {
   return filter;
 }
 
-export const auditRoutes: FastifyPluginAsyncTypebox<{ audit: AuditService }> = async (app, { audit }) => {
+export const auditRoutes: FastifyPluginAsyncTypebox<{ audit: AuditService; cache: ResponseCache }> = async (app, { audit, cache }) => {
   app.get(
     '/logs',
     { config: { auth: 'viewer' }, schema: { tags, summary: 'Audit log, newest first', querystring: AuditListQuery, response: responses({ 200: AuditList }) } },
-    async (request) => {
-      const { page = 1, limit = 50, ...filter } = request.query;
-      const result = await audit.list(toFilter(filter), page, limit);
-      return { logs: result.logs, pagination: pagination(page, limit, result.total) };
-    },
+    async (request, reply) =>
+      cache.reply(request, reply, async () => {
+        const { page = 1, limit = 50, ...filter } = request.query;
+        const result = await audit.list(toFilter(filter), page, limit);
+        return { logs: result.logs, pagination: pagination(page, limit, result.total) };
+      }),
   );
 
   app.get(

@@ -1,5 +1,5 @@
 import Type from 'typebox';
-import { PageQuery, Pagination, Timestamp } from '../../http/schemas.js';
+import { NO_CONTROL_CHARS, PageQuery, Pagination, Timestamp } from '../../http/schemas.js';
 import { AUDIT_LEVELS, AUDIT_TYPES } from './audit.types.js';
 
 const Nullable = <T extends ReturnType<typeof Type.String>>(schema: T) => Type.Union([schema, Type.Null()]);
@@ -33,7 +33,7 @@ export const AuditFilterQuery = {
   userId: Type.Optional(Id),
   from: Type.Optional(Type.String({ format: 'date-time' })),
   to: Type.Optional(Type.String({ format: 'date-time' })),
-  q: Type.Optional(Type.String({ minLength: 1, maxLength: 200, pattern: '^[^\\u0000-\\u001f]+$', description: 'Text the message contains (case-insensitive)' })),
+  q: Type.Optional(Type.String({ minLength: 1, maxLength: 200, pattern: NO_CONTROL_CHARS, description: 'Text the message contains (case-insensitive)' })),
 };
 
 export const AuditListQuery = Type.Object({ ...PageQuery, ...AuditFilterQuery }, { additionalProperties: false });

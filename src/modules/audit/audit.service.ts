@@ -25,6 +25,8 @@ export function createAuditService(deps: {
   publisher: Publisher;
   clock: Clock;
   retentionDays: number;
+  /** Bumped on every write, so cached reads of audited data go stale at once. */
+  dataVersion?: { bump(): void };
 }) {
   const { auditRepo, publisher, clock } = deps;
   return {
@@ -45,6 +47,7 @@ export function createAuditService(deps: {
         ip: input.actor?.ip ?? null,
       };
       await auditRepo.insert(entry, ex);
+      deps.dataVersion?.bump();
       publisher.publish(topics.audit, 'audit_entry', entry);
       return entry;
     },
@@ -68,9 +71,11 @@ export function createAuditService(deps: {
     },
 
     /** Deletes entries older than the retention period. */
-    purge(): Promise<number> {
+    async purge(): Promise<number> {
       const cutoff = new Date(clock.now().getTime() - deps.retentionDays * 86_400_000).toISOString();
-      return auditRepo.deleteOlderThan(cutoff);
+      const purged = await auditRepo.deleteOlderThan(cutoff);
+      if (purged > 0) deps.dataVersion?.bump();
+      return purged;
     },
   };
 }

@@ -1,9 +1,9 @@
 import Type from 'typebox';
-import { NullableTimestamp, Timestamp } from '../../http/schemas.js';
+import { NO_CONTROL_CHARS, NullableTimestamp, Timestamp } from '../../http/schemas.js';
 import { Password, RoleSchema, UserSchema } from '../users/users.schemas.js';
 
 export const LoginBody = Type.Object(
-  { username: Type.String({ minLength: 1, maxLength: 64, pattern: '^[^\\u0000-\\u001f]+$' }), password: Type.String({ minLength: 1, maxLength: 256 }) },
+  { username: Type.String({ minLength: 1, maxLength: 64, pattern: NO_CONTROL_CHARS }), password: Type.String({ minLength: 1, maxLength: 256 }) },
   { additionalProperties: false },
 );
 
@@ -28,7 +28,7 @@ export const ApiTokenSchema = Type.Object({
 
 export const CreateApiTokenBody = Type.Object(
   {
-    name: Type.String({ minLength: 1, maxLength: 100, pattern: '^[^\\u0000-\\u001f]+$' }),
+    name: Type.String({ minLength: 1, maxLength: 100, pattern: NO_CONTROL_CHARS }),
     expiresInDays: Type.Optional(Type.Integer({ minimum: 1, maximum: 3650 })),
   },
   { additionalProperties: false },

@@ -8,7 +8,8 @@ import { isUniqueViolation } from '../../db/errors.js';
 import type { AuditService } from '../audit/audit.service.js';
 import type { User, UsersRepo } from '../users/users.repo.js';
 import type { ApiToken, CredentialOwner, CredentialsRepo } from './credentials.repo.js';
-import type { Actor, Principal, Revocation } from './auth.types.js';
+import type { Actor, CredentialRef, Principal, Revocation } from './auth.types.js';
+import { CredentialCache } from './credential-cache.js';
 import { LoginThrottle } from './login-throttle.js';
 
 export const API_TOKEN_PREFIX = 'pbf_';
@@ -32,7 +33,11 @@ export function createAuthService(deps: AuthServiceDeps) {
   const { usersRepo, credentialsRepo, audit, hasher, clock } = deps;
   const throttle = new LoginThrottle(deps.loginMaxFailures, deps.loginWindowMs);
   const revocationListeners: ((r: Revocation) => void)[] = [];
-  const emit = (r: Revocation) => revocationListeners.forEach((listener) => listener(r));
+  const cache = new CredentialCache();
+  const emit = (r: Revocation) => {
+    cache.forget(r);
+    revocationListeners.forEach((listener) => listener(r));
+  };
   const now = () => clock.now();
   // A real hash of a random password: verifying unknown users against it takes as long as
   // verifying known ones, so response times do not reveal which usernames exist.
@@ -100,24 +105,36 @@ export function createAuthService(deps: AuthServiceDeps) {
     /** Resolves a bearer credential to its principal, or throws UNAUTHORIZED. */
     async authenticate(token: string): Promise<Principal> {
       const at = now();
+      const nowMs = at.getTime();
       if (token.startsWith(API_TOKEN_PREFIX)) {
-        const owner = await credentialsRepo.findLiveApiToken(hashToken(token), at.toISOString());
+        const tokenHash = hashToken(token);
+        const cached = cache.liveOwner(tokenHash, nowMs);
+        if (cached) return toPrincipal(cached.owner, 'api_token');
+        const owner = await credentialsRepo.findLiveApiToken(tokenHash, at.toISOString());
         if (!owner) throw new UnauthorizedError('invalid, expired or revoked token');
+        cache.rememberLive(tokenHash, 'api_token', owner, nowMs);
         // Recording every use would be a write per request; a minute's precision is plenty.
         if (!owner.lastUsedAt || at.getTime() - Date.parse(owner.lastUsedAt) > TOKEN_TOUCH_INTERVAL_MS) {
           await credentialsRepo.touchApiToken(owner.credentialId, at.toISOString());
         }
         return toPrincipal(owner, 'api_token');
       }
-      let sessionId: string | undefined;
-      try {
-        const { payload } = await jwtVerify(token, deps.jwtSecret, { algorithms: ['HS256'], currentDate: at });
-        sessionId = payload.jti;
-      } catch {
-        throw new UnauthorizedError('invalid or expired token');
+      let sessionId = cache.verifiedSession(token, nowMs);
+      if (!sessionId) {
+        try {
+          const { payload } = await jwtVerify(token, deps.jwtSecret, { algorithms: ['HS256'], currentDate: at });
+          sessionId = payload.jti;
+          if (sessionId && payload.exp) cache.rememberVerified(token, sessionId, payload.exp * 1000);
+        } catch {
+          throw new UnauthorizedError('invalid or expired token');
+        }
       }
-      const owner = sessionId ? await credentialsRepo.findLiveSession(sessionId, at.toISOString()) : undefined;
+      if (!sessionId) throw new UnauthorizedError('invalid or expired token');
+      const cached = cache.liveOwner(sessionId, nowMs);
+      if (cached) return toPrincipal(cached.owner, 'session');
+      const owner = await credentialsRepo.findLiveSession(sessionId, at.toISOString());
       if (!owner) throw new UnauthorizedError('session ended; log in again');
+      cache.rememberLive(sessionId, 'session', owner, nowMs);
       return toPrincipal(owner, 'session');
     },
 
@@ -147,6 +164,23 @@ export function createAuthService(deps: AuthServiceDeps) {
         message: `${principal.username} changed their password; ${revoked.length} other session(s) ended`,
         actor,
       });
+    },
+
+    /**
+     * Which of these credentials stopped working: revoked, expired, deleted, or their user
+     * deactivated. One query per kind (per 500 ids), however many there are; the hub asks on
+     * every heartbeat, to close connections whose credential another process ended.
+     */
+    endedCredentials: async (credentials: readonly CredentialRef[]): Promise<CredentialRef[]> => {
+      const at = now().toISOString();
+      const idsOf = (kind: CredentialRef['kind']) => credentials.filter((c) => c.kind === kind).map((c) => c.id);
+      const [sessions, apiTokens] = await Promise.all([credentialsRepo.liveSessionIds(idsOf('session'), at), credentialsRepo.liveApiTokenIds(idsOf('api_token'), at)]);
+      return credentials.filter((c) => !(c.kind === 'session' ? sessions : apiTokens).has(c.id));
+    },
+
+    /** A user's role or state changed: their next request is checked against the database. */
+    forgetUser(userId: string): void {
+      cache.forget({ kind: 'user', userId });
     },
 
     /** Ends every session of a user (deactivation, deletion, password reset). */

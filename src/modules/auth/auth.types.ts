@@ -22,5 +22,8 @@ export interface Actor {
 
 export const SYSTEM_ACTOR: Actor = { userId: null, username: 'system', ip: null, requestId: null };
 
+/** One credential: a session (JWT `jti`) or an API token, by id. */
+export type CredentialRef = { kind: 'session'; id: string } | { kind: 'api_token'; id: string };
+
 /** A credential stopped working: sockets opened with it are closed. */
-export type Revocation = { kind: 'session'; id: string } | { kind: 'api_token'; id: string } | { kind: 'user'; userId: string };
+export type Revocation = CredentialRef | { kind: 'user'; userId: string };

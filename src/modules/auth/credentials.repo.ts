@@ -19,6 +19,13 @@ export interface ApiToken {
   lastUsedAt: string | null;
 }
 
+/** Ids per `in (...)` query: well under SQLite's and PostgreSQL's bound-parameter limits. */
+const BATCH = 500;
+
+function* batches(ids: readonly string[]): Generator<string[]> {
+  for (let i = 0; i < ids.length; i += BATCH) yield ids.slice(i, i + BATCH);
+}
+
 /** Sessions (behind JWTs) and API tokens: the two credentials a request can carry. */
 export function createCredentialsRepo(db: Db) {
   return {
@@ -51,6 +58,24 @@ export function createCredentialsRepo(db: Db) {
         .where('users.active', '=', 1)
         .executeTakeFirst();
       return row;
+    },
+
+    /** Which of these sessions are still live (not revoked, not expired, user active). */
+    async liveSessionIds(ids: readonly string[], now: string, ex: Executor = db): Promise<Set<string>> {
+      const live = new Set<string>();
+      for (const batch of batches(ids)) {
+        const rows = await ex
+          .selectFrom('sessions')
+          .innerJoin('users', 'users.id', 'sessions.user_id')
+          .select('sessions.id')
+          .where('sessions.id', 'in', batch)
+          .where('sessions.revoked_at', 'is', null)
+          .where('sessions.expires_at', '>', now)
+          .where('users.active', '=', 1)
+          .execute();
+        for (const row of rows) live.add(row.id);
+      }
+      return live;
     },
 
     async revokeSession(id: string, now: string, ex: Executor = db): Promise<void> {
@@ -105,6 +130,23 @@ export function createCredentialsRepo(db: Db) {
         .where('users.active', '=', 1)
         .where((eb) => eb.or([eb('api_tokens.expires_at', 'is', null), eb('api_tokens.expires_at', '>', now)]))
         .executeTakeFirst();
+    },
+
+    /** Which of these API tokens still work (not deleted, not expired, user active). */
+    async liveApiTokenIds(ids: readonly string[], now: string, ex: Executor = db): Promise<Set<string>> {
+      const live = new Set<string>();
+      for (const batch of batches(ids)) {
+        const rows = await ex
+          .selectFrom('api_tokens')
+          .innerJoin('users', 'users.id', 'api_tokens.user_id')
+          .select('api_tokens.id')
+          .where('api_tokens.id', 'in', batch)
+          .where('users.active', '=', 1)
+          .where((eb) => eb.or([eb('api_tokens.expires_at', 'is', null), eb('api_tokens.expires_at', '>', now)]))
+          .execute();
+        for (const row of rows) live.add(row.id);
+      }
+      return live;
     },
 
     async touchApiToken(id: string, at: string, ex: Executor = db): Promise<void> {

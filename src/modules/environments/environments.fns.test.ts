@@ -57,6 +57,7 @@ describe('environment validation', () => {
     expect(extractVersions({ data: { releases: [{ tag: 'v1' }, { tag: 'v2' }] } }, 'data.releases[*].tag')).toEqual(['v1', 'v2']);
     expect(extractVersions([{ name: 'a' }, { name: 'b' }], '$[*].name')).toEqual(['a', 'b']);
     expect(extractVersions(['x', 'y'], '')).toEqual(['x', 'y']);
+    expect(extractVersions({ versions: ['1.0.0', '1.1.0'] }, undefined)).toEqual(['1.0.0', '1.1.0']);
     expect(extractVersions({ versions: 'nope' }, 'missing')).toEqual([]);
   });
 });

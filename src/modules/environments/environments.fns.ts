@@ -1,6 +1,7 @@
 import { createHash } from 'node:crypto';
 import { isIP } from 'node:net';
-import { utils, type ParsedKey } from 'ssh2';
+import type { ParsedKey } from 'ssh2';
+import { loadSsh2 } from '../ssh/ssh-pool.js';
 import type { FieldIssue } from '../../lib/errors.js';
 import { patternError } from '../../lib/safe-regex.js';
 import { isStatusSpec } from '../health/probes.js';
@@ -76,7 +77,7 @@ export function upgradeIssues(upgrade: UpgradeConfig | null | undefined): FieldI
 
 /** Checks a private key (and passphrase) can be used; returns its public key fingerprint. */
 export function inspectPrivateKey(privateKey: string, passphrase: string | undefined): { fingerprint: string } | FieldIssue {
-  const parsed = utils.parseKey(privateKey, passphrase);
+  const parsed = loadSsh2().utils.parseKey(privateKey, passphrase);
   if (parsed instanceof Error) {
     const needsPassphrase = /no passphrase|passphrase/i.test(parsed.message);
     return needsPassphrase
@@ -92,7 +93,9 @@ export function inspectPrivateKey(privateKey: string, passphrase: string | undef
 /** Extracts a list of version strings from a JSON document: `versions`, `data.releases[*].tag`, `[*].name`. */
 export function extractVersions(document: unknown, path: string | undefined): string[] {
   let nodes: unknown[] = [document];
-  const steps = (path ?? '').replace(/^\$\.?/, '').match(/[^.[\]]+|\[\*\]|\[\d+\]/g) ?? [];
+  // Without a path: a bare list, or the `versions` list of an object ({"versions": [...]}).
+  const effective = path || (document !== null && typeof document === 'object' && !Array.isArray(document) ? 'versions' : '');
+  const steps = effective.replace(/^\$\.?/, '').match(/[^.[\]]+|\[\*\]|\[\d+\]/g) ?? [];
   for (const step of steps) {
     const next: unknown[] = [];
     for (const node of nodes) {

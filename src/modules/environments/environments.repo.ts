@@ -2,6 +2,7 @@ import { sql } from 'kysely';
 import type { Db, Executor } from '../../db/database.js';
 import { likeContains, toCount } from '../../db/errors.js';
 import type { EnvironmentsTable } from '../../db/types.js';
+import type { SystemInfo } from './system-info.fns.js';
 import type { Environment, HealthCheckConfig, HealthState, HealthStatus, HostKey, Runtime, StoredCredentials } from './environments.types.js';
 
 /** An environment as stored: credentials still sealed. The service turns it into the public shape. */
@@ -32,7 +33,7 @@ function toRecord(row: EnvironmentsTable): EnvironmentRecord {
     hostKey: parse<HostKey>(row.host_key),
     healthCheck: JSON.parse(row.health_check) as HealthCheckConfig,
     status: JSON.parse(row.status) as HealthStatus,
-    systemInfo: parse<Record<string, unknown>>(row.system_info),
+    systemInfo: parse<SystemInfo>(row.system_info),
     timestamps: { createdAt: row.created_at, updatedAt: row.updated_at },
     commands: parse(row.commands),
     upgradeConfig: parse(row.upgrade_config),
@@ -135,7 +136,7 @@ export function createEnvironmentsRepo(db: Db) {
       await ex.updateTable('environments').set({ status: JSON.stringify(status), health: status.health }).where('id', '=', id).execute();
     },
 
-    async setSystemInfo(id: string, systemInfo: Record<string, unknown>, ex: Executor = db): Promise<void> {
+    async setSystemInfo(id: string, systemInfo: SystemInfo, ex: Executor = db): Promise<void> {
       await ex.updateTable('environments').set({ system_info: JSON.stringify(systemInfo) }).where('id', '=', id).execute();
     },
 

@@ -1,6 +1,7 @@
 import Type, { type TSchema } from 'typebox';
 import { NullableTimestamp, PageQuery, Pagination, Timestamp } from '../../http/schemas.js';
-import { CHECK_TYPES, HEALTH_STATES } from './environments.types.js';
+import { SystemInfoSchema } from './system-info.fns.js';
+import { CHECK_TYPES, HEALTH_STATES, HTTP_METHODS } from './environments.types.js';
 
 const Nullable = <T extends TSchema>(schema: T) => Type.Union([schema, Type.Null()]);
 const NoControl = '^[^\\u0000-\\u001f\\u007f]*$';
@@ -8,7 +9,7 @@ const Headers = Type.Record(Type.String({ maxLength: 100, pattern: "^[A-Za-z0-9!
   description: 'HTTP headers',
 });
 const HttpUrl = Type.String({ maxLength: 2000, pattern: '^https?://[^\\s]+$', description: 'http(s) URL' });
-const Method = Type.Enum(['GET', 'HEAD', 'POST', 'PUT', 'PATCH', 'DELETE']);
+const Method = Type.Enum([...HTTP_METHODS]);
 export const Fingerprint = Type.String({ pattern: '^SHA256:[A-Za-z0-9+/]{43}$', description: 'OpenSSH SHA256 fingerprint, as `ssh-keygen -l` prints it' });
 
 export const EnvironmentName = Type.String({ minLength: 1, maxLength: 64, pattern: '^[A-Za-z0-9][A-Za-z0-9._-]*$', description: 'letters, digits, . _ -' });
@@ -16,6 +17,8 @@ const Host = Type.String({ minLength: 1, maxLength: 253, pattern: '^[A-Za-z0-9.:
 const Port = Type.Integer({ minimum: 1, maximum: 65535 });
 const Username = Type.String({ minLength: 1, maxLength: 64, pattern: '^[A-Za-z_][A-Za-z0-9._-]*$' });
 const PathText = Type.String({ minLength: 1, maxLength: 1024, pattern: NoControl });
+// Free text may span lines; other control characters (NUL above all: PostgreSQL text refuses it) may not.
+const Description = Type.String({ maxLength: 1000, pattern: '^[^\\u0000-\\u0008\\u000b\\u000c\\u000e-\\u001f\\u007f]*$' });
 
 export const TargetSchema = Type.Object({ host: Host, port: Type.Optional(Port), domain: Type.Optional(Host) }, { additionalProperties: false });
 
@@ -91,7 +94,7 @@ const Metadata = Type.Record(Type.String({ maxLength: 100 }), Type.Unknown(), { 
 export const CreateEnvironmentBody = Type.Object(
   {
     name: EnvironmentName,
-    description: Type.Optional(Type.String({ maxLength: 1000 })),
+    description: Type.Optional(Description),
     environmentURL: Type.Optional(Nullable(HttpUrl)),
     target: TargetSchema,
     credentials: CredentialsBody,
@@ -108,7 +111,7 @@ export const CreateEnvironmentBody = Type.Object(
 export const UpdateEnvironmentBody = Type.Object(
   {
     name: Type.Optional(EnvironmentName),
-    description: Type.Optional(Type.String({ maxLength: 1000 })),
+    description: Type.Optional(Description),
     environmentURL: Type.Optional(Nullable(HttpUrl)),
     target: Type.Optional(TargetSchema),
     credentials: Type.Optional(Type.Object({ ...CredentialsBody.properties, type: Type.Optional(CredentialsBody.properties.type), username: Type.Optional(Username) }, { additionalProperties: false })),
@@ -159,7 +162,7 @@ export const EnvironmentSchema = Type.Object(
     ),
     healthCheck: HealthCheckBody,
     status: HealthStatusSchema,
-    systemInfo: Nullable(Type.Record(Type.String(), Type.Unknown())),
+    systemInfo: Nullable(SystemInfoSchema),
     timestamps: Type.Object({ createdAt: Timestamp, updatedAt: Timestamp }),
     commands: Nullable(CommandsBody),
     upgradeConfig: Nullable(UpgradeConfigBody),

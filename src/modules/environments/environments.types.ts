@@ -1,14 +1,18 @@
+import type { SystemInfo } from './system-info.fns.js';
+
 export const HEALTH_STATES = ['healthy', 'unhealthy', 'degraded', 'pending', 'unknown', 'host_key_mismatch'] as const;
 export type HealthState = (typeof HEALTH_STATES)[number];
 export const CHECK_TYPES = ['http', 'tcp', 'ssh', 'none'] as const;
 export type CheckType = (typeof CHECK_TYPES)[number];
+export const HTTP_METHODS = ['GET', 'HEAD', 'POST', 'PUT', 'PATCH', 'DELETE'] as const;
+export type HttpMethod = (typeof HTTP_METHODS)[number];
 
 export interface HealthCheckConfig {
   enabled: boolean;
   type: CheckType;
   /** http: the URL; tcp: `host:port` (default: the target host and SSH port). */
   endpoint?: string | undefined;
-  method?: string | undefined;
+  method?: HttpMethod | undefined;
   /** Seconds between checks (5 to 86400). */
   interval: number;
   /** Seconds before a check gives up. */
@@ -72,7 +76,7 @@ export interface CommandDetails {
   enabled: boolean;
   command?: string | undefined;
   url?: string | undefined;
-  method?: string | undefined;
+  method?: HttpMethod | undefined;
   headers?: Record<string, string> | undefined;
   body?: Record<string, unknown> | undefined;
 }
@@ -115,7 +119,7 @@ export interface Environment {
   hostKey: HostKey | null;
   healthCheck: HealthCheckConfig;
   status: HealthStatus;
-  systemInfo: Record<string, unknown> | null;
+  systemInfo: SystemInfo | null;
   timestamps: { createdAt: string; updatedAt: string };
   commands: CommandConfig | null;
   upgradeConfig: UpgradeConfig | null;

@@ -1,5 +1,5 @@
-import { request as httpRequest, type IncomingMessage } from 'node:http';
-import { request as httpsRequest } from 'node:https';
+import { Agent as HttpAgent, request as httpRequest, type IncomingMessage } from 'node:http';
+import { Agent as HttpsAgent, request as httpsRequest } from 'node:https';
 import { connect, isIP } from 'node:net';
 import type { NetGuard } from '../../lib/net-guard.js';
 import { safeTest } from '../../lib/safe-regex.js';
@@ -36,7 +36,7 @@ export function statusMatches(spec: string, status: number): boolean {
 /** Whether a status list spec is well-formed (used by validation before saving). */
 export const isStatusSpec = (spec: string): boolean => /^\s*\d{3}(\s*-\s*\d{3})?(\s*,\s*\d{3}(\s*-\s*\d{3})?)*\s*$/.test(spec);
 
-interface Fetched {
+export interface Fetched {
   status: number;
   body: string;
   truncated: boolean;
@@ -89,14 +89,31 @@ function judge(validation: HttpValidation | undefined, response: Fetched): { ok:
   }
 }
 
-function fetchOnce(url: URL, method: string, headers: Record<string, string>, guard: NetGuard, signal: AbortSignal): Promise<Fetched & { location?: string }> {
+/**
+ * Connections are kept alive and reused between checks, as monitors do: thousands of checks
+ * then cost no TCP handshakes. New connections still resolve through the guard's lookup.
+ */
+const agents = new WeakMap<NetGuard, { http: HttpAgent; https: HttpsAgent }>();
+function agentsFor(guard: NetGuard): { http: HttpAgent; https: HttpsAgent } {
+  let pair = agents.get(guard);
+  if (!pair) {
+    const options = { keepAlive: true, keepAliveMsecs: 15_000, maxFreeSockets: 64, timeout: 60_000, scheduling: 'lifo' as const };
+    pair = { http: new HttpAgent(options), https: new HttpsAgent(options) };
+    agents.set(guard, pair);
+  }
+  return pair;
+}
+
+/** One guarded HTTP request (no redirects followed): used by checks and by HTTP commands. */
+export function fetchOnce(url: URL, method: string, headers: Record<string, string>, guard: NetGuard, signal: AbortSignal, body?: string): Promise<Fetched & { location?: string }> {
   if (url.protocol !== 'http:' && url.protocol !== 'https:') return Promise.reject(new Error(`unsupported protocol ${url.protocol}`));
   const host = url.hostname.replace(/^\[|\]$/g, '');
   // Node skips `lookup` for IP literals, so those are checked here.
   if (isIP(host)) guard.check(host);
   const send = url.protocol === 'https:' ? httpsRequest : httpRequest;
   return new Promise((resolve, reject) => {
-    const req = send(url, { method, headers: { 'user-agent': 'pbfleet-health/1', ...headers }, lookup: guard.lookup, signal, agent: false }, (res: IncomingMessage) => {
+    const agent = agentsFor(guard)[url.protocol === 'https:' ? 'https' : 'http'];
+    const req = send(url, { method, headers: { 'user-agent': 'pbfleet-health/1', ...headers }, lookup: guard.lookup, signal, agent }, (res: IncomingMessage) => {
       const location = res.headers.location;
       const chunks: Buffer[] = [];
       let size = 0;
@@ -123,7 +140,7 @@ function fetchOnce(url: URL, method: string, headers: Record<string, string>, gu
       res.on('error', (err) => (done ? undefined : reject(err)));
     });
     req.on('error', reject);
-    req.end();
+    req.end(body);
   });
 }
 

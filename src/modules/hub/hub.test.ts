@@ -2,7 +2,7 @@ import { EventEmitter } from 'node:events';
 import type { ServerResponse } from 'node:http';
 import type { WebSocket } from 'ws';
 import { afterEach, describe, expect, it, vi } from 'vitest';
-import type { Principal } from '../auth/auth.types.js';
+import type { CredentialRef, Principal } from '../auth/auth.types.js';
 import { CLOSE, Hub, type HubMessage, type Transport } from './hub.js';
 import { MAX_TOPICS_PER_CLIENT } from './topics.js';
 import { originAllowed, sseTransport, webSocketTransport } from './transports.js';
@@ -305,6 +305,40 @@ describe('Hub credentials and liveness', () => {
     expect(alive.transport.closes).toEqual([]);
     hub.publish('jobs', 'm', {});
     expect(dead.transport.written).toEqual([]);
+  });
+
+  it('revalidate asks about each distinct credential once and closes those that ended with 4001', async () => {
+    const { hub, connect } = makeHub();
+    const s1 = principal({ kind: 'session', credentialId: 's1' });
+    const a = connect(['jobs'], s1);
+    const b = connect(['dashboard'], s1);
+    const token = connect([], principal({ kind: 'api_token', credentialId: 't1' }));
+    // Same id, other kind: the session t1 is not the API token t1.
+    const lookalike = connect([], principal({ kind: 'session', credentialId: 't1' }));
+    const asked: CredentialRef[][] = [];
+
+    await hub.revalidate(async (credentials) => {
+      asked.push([...credentials]);
+      return [];
+    });
+    expect(asked).toEqual([[{ kind: 'session', id: 's1' }, { kind: 'api_token', id: 't1' }, { kind: 'session', id: 't1' }]]);
+    expect(hub.size).toBe(4);
+
+    await hub.revalidate(async () => [{ kind: 'session', id: 's1' }, { kind: 'api_token', id: 't1' }]);
+    for (const ended of [a, b, token]) expect(ended.transport.closes).toEqual([{ code: CLOSE.credentialRevoked, reason: 'credential revoked' }]);
+    expect(lookalike.transport.closes).toEqual([]);
+    expect(hub.size).toBe(1);
+  });
+
+  it('revalidate does not ask with no clients, and a failed check closes nobody', async () => {
+    const { hub, connect } = makeHub();
+    const ask = vi.fn(async () => [] as CredentialRef[]);
+    await hub.revalidate(ask);
+    expect(ask).not.toHaveBeenCalled();
+    const a = connect(['jobs']);
+    await expect(hub.revalidate(async () => Promise.reject(new Error('database down')))).rejects.toThrow('database down');
+    expect(a.transport.closes).toEqual([]);
+    expect(hub.size).toBe(1);
   });
 
   it('close is idempotent and closeAll closes everyone once', () => {

@@ -1,5 +1,5 @@
 import type { Clock } from '../../lib/clock.js';
-import type { Principal, Revocation } from '../auth/auth.types.js';
+import type { CredentialRef, Principal, Revocation } from '../auth/auth.types.js';
 import { MAX_TOPICS_PER_CLIENT, isValidTopic } from './topics.js';
 
 export interface HubMessage {
@@ -25,6 +25,9 @@ export interface Transport {
 }
 
 export const CLOSE = { goingAway: 1001, tryAgainLater: 1013, credentialRevoked: 4001 } as const;
+
+/** Of the credentials given, the ones that stopped working. */
+export type FindEndedCredentials = (credentials: readonly CredentialRef[]) => Promise<readonly CredentialRef[]>;
 
 export interface HubOptions {
   clock: Clock;
@@ -143,6 +146,19 @@ export class Hub implements Publisher {
         this.flushLag(client);
       }
     }
+  }
+
+  /**
+   * Asks `findEnded` about each distinct credential of the connected clients, once, and closes
+   * (4001) the connections of those that stopped working. Revocations in this process arrive
+   * through `revoke` at once; this catches the others (the CLI, a second server), at the next
+   * heartbeat. When the check fails, nothing is closed.
+   */
+  async revalidate(findEnded: FindEndedCredentials): Promise<void> {
+    const distinct = new Map<string, CredentialRef>();
+    for (const { principal } of this.clients) distinct.set(`${principal.kind}:${principal.credentialId}`, { kind: principal.kind, id: principal.credentialId });
+    if (distinct.size === 0) return;
+    for (const ended of await findEnded([...distinct.values()])) this.revoke(ended);
   }
 
   closeAll(code: number, reason: string): void {

@@ -1,4 +1,5 @@
 import Type, { type TSchema } from 'typebox';
+import { CONTROL_CHARS, NO_CONTROL_CHARS } from '../../http/schemas.js';
 
 export interface SettingDef {
   schema: TSchema;
@@ -8,9 +9,8 @@ export interface SettingDef {
   description: string;
 }
 
-const noControlChars = '^[^\\u0000-\\u001f]*$';
 /** An absolute path, or (for interpreters) a bare command name looked up on PATH. */
-const AbsolutePath = Type.String({ maxLength: 1024, pattern: '^/[^\\u0000-\\u001f]*$' });
+const AbsolutePath = Type.String({ maxLength: 1024, pattern: `^/[^${CONTROL_CHARS}]*$` });
 
 /**
  * Every setting pbfleet knows, by group. Adding one here adds it to the API, its schema and
@@ -18,16 +18,16 @@ const AbsolutePath = Type.String({ maxLength: 1024, pattern: '^/[^\\u0000-\\u001
  */
 export const SETTINGS = {
   general: {
-    siteName: { schema: Type.String({ minLength: 1, maxLength: 100, pattern: noControlChars }), default: 'pbfleet', description: 'Name shown in the UI' },
+    siteName: { schema: Type.String({ minLength: 1, maxLength: 100, pattern: NO_CONTROL_CHARS }), default: 'pbfleet', description: 'Name shown in the UI' },
     timezone: { schema: Type.String({ minLength: 1, maxLength: 64 }), default: 'UTC', description: 'IANA time zone for dates in the UI' },
   },
   market: {
-    coinmarketcapApiKey: { schema: Type.String({ minLength: 1, maxLength: 200, pattern: noControlChars }), default: null, secret: true, description: 'CoinMarketCap API key' },
+    coinmarketcapApiKey: { schema: Type.String({ minLength: 1, maxLength: 200, pattern: NO_CONTROL_CHARS }), default: null, secret: true, description: 'CoinMarketCap API key' },
     refreshMinutes: { schema: Type.Integer({ minimum: 5, maximum: 1440 }), default: 60, description: 'How often market data is refreshed' },
     topCoins: { schema: Type.Integer({ minimum: 10, maximum: 5000 }), default: 200, description: 'How many coins by market cap to track' },
   },
   notifications: {
-    telegramBotToken: { schema: Type.String({ minLength: 1, maxLength: 200, pattern: noControlChars }), default: null, secret: true, description: 'Telegram bot token for alerts' },
+    telegramBotToken: { schema: Type.String({ minLength: 1, maxLength: 200, pattern: NO_CONTROL_CHARS }), default: null, secret: true, description: 'Telegram bot token for alerts' },
     telegramChatId: { schema: Type.String({ maxLength: 64, pattern: '^-?[0-9]*$' }), default: '', description: 'Telegram chat id for alerts' },
   },
   instances: {
@@ -39,7 +39,7 @@ export const SETTINGS = {
   paths: {
     passivbotDir: { schema: Type.Union([AbsolutePath, Type.Literal('')]), default: '', description: 'Passivbot checkout on this host (empty: not configured)' },
     pythonPath: {
-      schema: Type.String({ minLength: 1, maxLength: 1024, pattern: '^(/[^\\u0000-\\u001f]*|[A-Za-z0-9._-]+)$' }),
+      schema: Type.String({ minLength: 1, maxLength: 1024, pattern: `^(/[^${CONTROL_CHARS}]*|[A-Za-z0-9._-]+)$` }),
       default: 'python3',
       description: 'Python (or venv) interpreter: an absolute path or a command on PATH',
     },

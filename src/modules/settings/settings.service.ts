@@ -51,6 +51,9 @@ export function createSettingsService(deps: { db: Db; settingsRepo: SettingsRepo
     async update(patch: SettingsPatch, actor: Actor): Promise<void> {
       const writes: { key: string; value: string | null }[] = [];
       const changed: Record<string, unknown> = {};
+      // Listed by name as a value, not as a key: the audit log redacts values under keys that
+      // look secret, which would hide whether a secret was set or cleared.
+      const writeOnly: { setting: string; change: 'set' | 'cleared' }[] = [];
       for (const [group, values] of Object.entries(patch) as [SettingsGroup, Record<string, unknown>][]) {
         for (const [key, value] of Object.entries(values)) {
           const def = (SETTINGS[group] as Record<string, SettingDef>)[key];
@@ -58,7 +61,7 @@ export function createSettingsService(deps: { db: Db; settingsRepo: SettingsRepo
           const fullKey = settingKey(group, key);
           if (def.secret) {
             writes.push({ key: fullKey, value: value === null ? null : JSON.stringify({ sealed: secretBox.seal(value as string, fullKey) }) });
-            changed[fullKey] = value === null ? 'cleared' : 'set';
+            writeOnly.push({ setting: fullKey, change: value === null ? 'cleared' : 'set' });
           } else {
             checkValue(group, key, value);
             writes.push({ key: fullKey, value: JSON.stringify(value) });
@@ -75,7 +78,8 @@ export function createSettingsService(deps: { db: Db; settingsRepo: SettingsRepo
         }
       });
       // Secrets appear only as "set"/"cleared": values never reach the audit log.
-      await audit.record({ type: 'action', level: 'success', action: 'settings_update', message: `settings changed: ${Object.keys(changed).join(', ')}`, details: { changed }, actor });
+      const names = [...Object.keys(changed), ...writeOnly.map((w) => w.setting)];
+      await audit.record({ type: 'action', level: 'success', action: 'settings_update', message: `settings changed: ${names.join(', ')}`, details: { changed, writeOnly }, actor });
     },
 
     /** One value for other modules, secrets decrypted. */

@@ -1,6 +1,8 @@
 import { createHash } from 'node:crypto';
 import type { Readable } from 'node:stream';
-import { Client, type ClientChannel, type SFTPWrapper } from 'ssh2';
+import { createRequire } from 'node:module';
+import type ssh2Types from 'ssh2';
+import type { Client, ClientChannel, SFTPWrapper } from 'ssh2';
 import { shellJoin } from '../../lib/shell.js';
 import { ExecError, ExecTimeoutError, HostKeyMismatchError, SshConnectError, describeSshError } from './ssh.errors.js';
 
@@ -73,6 +75,11 @@ interface Backoff {
   error: Error;
   signature: string;
 }
+
+const requireCjs = createRequire(import.meta.url);
+let ssh2: typeof ssh2Types | undefined;
+/** ssh2 is loaded on first use: a server with only the local environment never pays for it. */
+export const loadSsh2 = (): typeof ssh2Types => (ssh2 ??= requireCjs('ssh2') as typeof ssh2Types);
 
 export const fingerprintOf = (key: Buffer): string => `SHA256:${createHash('sha256').update(key).digest('base64').replace(/=+$/, '')}`;
 
@@ -200,7 +207,12 @@ export class SshPool {
       return await fn(conn.client);
     } catch (error) {
       if (error instanceof ExecError || error instanceof ExecTimeoutError) throw error;
-      if (conn.closed) throw this.connectError(target, error);
+      // ssh2 throws `Not connected` when the socket is gone before its close event arrives:
+      // the connection is lost, and must not be handed to the next caller.
+      if (conn.closed || (error as Error).message === 'Not connected') {
+        this.retire(target.id, conn);
+        throw this.connectError(target, error);
+      }
       throw error;
     } finally {
       this.release(target.id, conn);
@@ -217,6 +229,8 @@ export class SshPool {
     if (!conn) {
       const backoff = this.backoff.get(target.id);
       if (backoff && backoff.signature === signature && Date.now() < backoff.retryAt) {
+        // Still a host key mismatch, not a generic failure: health checks and callers must see it as one.
+        if (backoff.error instanceof HostKeyMismatchError) throw backoff.error;
         const seconds = Math.ceil((backoff.retryAt - Date.now()) / 1000);
         throw backoff.error instanceof SshConnectError ? new SshConnectError(target.id, `${backoff.error.reason} (next attempt in ${seconds}s)`) : backoff.error;
       }
@@ -258,7 +272,7 @@ export class SshPool {
   }
 
   private connect(target: SshTarget, signature: string): Connection {
-    const client = new Client();
+    const client = new (loadSsh2().Client)();
     let mismatch: HostKeyMismatchError | undefined;
     const conn: Connection = { client, signature, active: 0, pending: 0, waiting: [], retiring: false, closed: false, lastUsed: Date.now(), ready: Promise.resolve() };
     let established = false;
@@ -311,8 +325,9 @@ export class SshPool {
   private recordFailure(target: SshTarget, signature: string, error: Error): void {
     const previous = this.backoff.get(target.id);
     const failures = previous && previous.signature === signature ? previous.failures + 1 : 1;
-    // A changed host key is not retried: nothing changes until an admin acts.
-    const delay = Math.min(this.options.maxBackoffMs, 1000 * 2 ** (failures - 1));
+    // A changed host key is not retried: nothing changes until an admin acts (accepting the key
+    // or changing the target gives a new signature, which starts afresh).
+    const delay = error instanceof HostKeyMismatchError ? Infinity : Math.min(this.options.maxBackoffMs, 1000 * 2 ** (failures - 1));
     this.backoff.set(target.id, { failures, retryAt: Date.now() + delay, error, signature });
   }
 
@@ -325,34 +340,50 @@ export class SshPool {
     const max = options.maxOutputBytes ?? 1024 * 1024;
     const timeoutMs = options.timeoutMs ?? 60_000;
     return new Promise<ExecResult>((resolve, reject) => {
-      client.exec(command, (err, channel) => {
-        if (err) return reject(err);
-        let stdout = '';
-        let stderr = '';
-        let exitCode: number | null = null;
-        let signal: string | null = null;
-        const keep = (current: string, chunk: Buffer) => {
-          const next = current + chunk.toString('utf8');
-          return next.length > max ? next.slice(-max) : next;
-        };
-        const timer = setTimeout(() => {
-          channel.signal('KILL');
-          channel.close();
-          reject(new ExecTimeoutError(target.id, command, timeoutMs));
-        }, timeoutMs);
-        channel.on('data', (chunk: Buffer) => (stdout = keep(stdout, chunk)));
-        channel.stderr.on('data', (chunk: Buffer) => (stderr = keep(stderr, chunk)));
-        channel.on('exit', (code: number | null, sig?: string) => {
-          exitCode = code;
-          signal = sig ?? null;
+      let channel: ClientChannel | undefined;
+      let timedOut = false;
+      // Armed before the channel is asked for: on a connection that died silently the channel
+      // never opens, and the command must still end at its deadline.
+      const timer = setTimeout(() => {
+        timedOut = true;
+        channel?.signal('KILL');
+        channel?.close();
+        reject(new ExecTimeoutError(target.id, command, timeoutMs));
+      }, timeoutMs);
+      const fail = (error: Error) => {
+        clearTimeout(timer);
+        reject(error);
+      };
+      try {
+        client.exec(command, (err, opened) => {
+          if (err) return fail(err);
+          // Opened after the deadline: nobody waits for it any more.
+          if (timedOut) return void opened.close();
+          channel = opened;
+          let stdout = '';
+          let stderr = '';
+          let exitCode: number | null = null;
+          let signal: string | null = null;
+          const keep = (current: string, chunk: Buffer) => {
+            const next = current + chunk.toString('utf8');
+            return next.length > max ? next.slice(-max) : next;
+          };
+          opened.on('data', (chunk: Buffer) => (stdout = keep(stdout, chunk)));
+          opened.stderr.on('data', (chunk: Buffer) => (stderr = keep(stderr, chunk)));
+          opened.on('exit', (code: number | null, sig?: string) => {
+            exitCode = code;
+            signal = sig ?? null;
+          });
+          opened.on('close', () => {
+            clearTimeout(timer);
+            resolve({ command, exitCode, signal, stdout, stderr });
+          });
+          if (options.input !== undefined) opened.end(options.input);
+          else opened.end();
         });
-        channel.on('close', () => {
-          clearTimeout(timer);
-          resolve({ command, exitCode, signal, stdout, stderr });
-        });
-        if (options.input !== undefined) channel.end(options.input);
-        else channel.end();
-      });
+      } catch (error) {
+        fail(error as Error);
+      }
     });
   }
 }

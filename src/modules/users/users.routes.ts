@@ -1,20 +1,22 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import { actorOf } from '../../http/auth.js';
+import type { ResponseCache } from '../../http/response-cache.js';
 import { IdParams, Ok, pagination, responses } from '../../http/schemas.js';
 import type { UsersService } from './users.service.js';
 import { CreateUserBody, ResetPasswordBody, ResetPasswordResult, UpdateUserBody, UserList, UserListQuery, UserSchema } from './users.schemas.js';
 
 const tags = ['users'];
 
-export const usersRoutes: FastifyPluginAsyncTypebox<{ users: UsersService }> = async (app, { users }) => {
+export const usersRoutes: FastifyPluginAsyncTypebox<{ users: UsersService; cache: ResponseCache }> = async (app, { users, cache }) => {
   app.get(
     '/users',
     { config: { auth: 'admin' }, schema: { tags, summary: 'List users', querystring: UserListQuery, response: responses({ 200: UserList }) } },
-    async (request) => {
-      const { page = 1, limit = 50, q, role, active } = request.query;
-      const result = await users.list({ page, limit, q, role, active });
-      return { users: result.users, pagination: pagination(page, limit, result.total) };
-    },
+    async (request, reply) =>
+      cache.reply(request, reply, async () => {
+        const { page = 1, limit = 50, q, role, active } = request.query;
+        const result = await users.list({ page, limit, q, role, active });
+        return { users: result.users, pagination: pagination(page, limit, result.total) };
+      }),
   );
 
   app.post(

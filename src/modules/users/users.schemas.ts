@@ -1,11 +1,12 @@
 import Type from 'typebox';
 import { PASSWORD_MAX, PASSWORD_MIN } from '../../lib/passwords.js';
 import { ROLES } from '../../lib/roles.js';
-import { NullableTimestamp, PageQuery, Pagination, Timestamp } from '../../http/schemas.js';
+import { NO_CONTROL_CHARS, NullableTimestamp, PageQuery, Pagination, Timestamp } from '../../http/schemas.js';
+import { EMAIL_MAX, USERNAME_RULES } from './users.fns.js';
 
 export const RoleSchema = Type.Enum([...ROLES], { description: 'viewer reads; operator also operates; admin also manages' });
-export const Username = Type.String({ minLength: 2, maxLength: 64, pattern: '^[A-Za-z0-9][A-Za-z0-9._-]*$', description: 'letters, digits, . _ -' });
-export const Email = Type.String({ format: 'email', maxLength: 254 });
+export const Username = Type.String({ ...USERNAME_RULES, description: 'letters, digits, . _ -' });
+export const Email = Type.String({ format: 'email', maxLength: EMAIL_MAX });
 export const Password = Type.String({ minLength: PASSWORD_MIN, maxLength: PASSWORD_MAX });
 
 /** Picks the public fields: a password hash cannot be serialised even if one is passed. */
@@ -26,7 +27,7 @@ export const UserSchema = Type.Object(
 export const UserListQuery = Type.Object(
   {
     ...PageQuery,
-    q: Type.Optional(Type.String({ maxLength: 200, pattern: '^[^\\u0000-\\u001f]*$' })),
+    q: Type.Optional(Type.String({ maxLength: 200, pattern: NO_CONTROL_CHARS })),
     role: Type.Optional(RoleSchema),
     active: Type.Optional(Type.Boolean()),
   },

@@ -8,6 +8,7 @@ import type { Role } from '../../lib/roles.js';
 import type { AuditService } from '../audit/audit.service.js';
 import type { AuthService } from '../auth/auth.service.js';
 import type { Actor } from '../auth/auth.types.js';
+import { validateEmail, validatePassword, validateUsername } from './users.fns.js';
 import type { User, UserListFilter, UsersRepo } from './users.repo.js';
 
 export interface CreateUserInput {
@@ -24,11 +25,16 @@ export interface UpdateUserInput {
   active?: boolean | undefined;
 }
 
+export type BootstrapOutcome =
+  | { status: 'ok' }
+  | { status: 'created'; username: string; generatedPassword?: string }
+  | { status: 'no_active_admin' };
+
 export function createUsersService(deps: {
   db: Db;
   usersRepo: UsersRepo;
   audit: Pick<AuditService, 'record'>;
-  auth: Pick<AuthService, 'revokeUser'>;
+  auth: Pick<AuthService, 'revokeUser' | 'forgetUser'>;
   hasher: PasswordHasher;
   clock: Clock;
 }) {
@@ -64,6 +70,9 @@ export function createUsersService(deps: {
     get: mustFind,
 
     async create(input: CreateUserInput, actor: Actor): Promise<User> {
+      validateUsername(input.username);
+      if (input.email != null) validateEmail(input.email);
+      validatePassword(input.password);
       await assertUnique(input);
       const passwordHash = await hasher.hash(input.password);
       const user = await usersRepo
@@ -74,6 +83,7 @@ export function createUsersService(deps: {
     },
 
     async update(id: string, input: UpdateUserInput, actor: Actor): Promise<User> {
+      if (input.email != null) validateEmail(input.email);
       const before = await mustFind(id);
       if (input.email) await assertUnique({ email: input.email }, id);
       const losesAdmin = before.role === 'admin' && before.active && ((input.role && input.role !== 'admin') || input.active === false);
@@ -85,6 +95,7 @@ export function createUsersService(deps: {
         return usersRepo.update(id, { ...input, now: clock.now().toISOString() }, trx);
       }).catch((error: unknown) => uniqueConflict(error, input));
       if (!user) throw new NotFoundError('user', id);
+      deps.auth.forgetUser(id);
       if (input.active === false && before.active) await deps.auth.revokeUser(id);
       const changes = Object.fromEntries(Object.entries(input).filter(([, v]) => v !== undefined));
       await audit.record({ type: 'action', level: 'success', action: 'user_update', message: `user ${user.username} updated`, details: { userId: id, changes }, actor });
@@ -106,6 +117,7 @@ export function createUsersService(deps: {
 
     /** Sets a new password (or generates one, returned once) and ends the user's sessions. */
     async resetPassword(id: string, newPassword: string | undefined, actor: Actor): Promise<{ temporaryPassword?: string }> {
+      if (newPassword !== undefined) validatePassword(newPassword, 'newPassword');
       const user = await mustFind(id);
       const password = newPassword ?? generatePassword();
       await usersRepo.setPasswordHash(id, await hasher.hash(password), clock.now().toISOString());
@@ -115,14 +127,15 @@ export function createUsersService(deps: {
     },
 
     /**
-     * First start: with no users at all, creates `admin` with the configured password or a
-     * generated one, which the caller prints once.
+     * At every start. With no users at all (the first start), creates `admin` with the configured
+     * password or a generated one, which the caller prints once. With users but no active admin
+     * (users created from the CLI before the first start, say), says so: nobody could manage users.
      */
-    async bootstrapAdmin(configuredPassword: string, actor: Actor): Promise<{ username: string; generatedPassword?: string } | undefined> {
-      if ((await usersRepo.count()) > 0) return undefined;
+    async bootstrapAdmin(configuredPassword: string, actor: Actor): Promise<BootstrapOutcome> {
+      if ((await usersRepo.count()) > 0) return (await usersRepo.countActiveAdmins()) > 0 ? { status: 'ok' } : { status: 'no_active_admin' };
       const password = configuredPassword || generatePassword();
       await service.create({ username: 'admin', password, role: 'admin' }, actor);
-      return configuredPassword ? { username: 'admin' } : { username: 'admin', generatedPassword: password };
+      return configuredPassword ? { status: 'created', username: 'admin' } : { status: 'created', username: 'admin', generatedPassword: password };
     },
   };
   return service;

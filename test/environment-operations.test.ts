@@ -1,0 +1,334 @@
+import { execFileSync } from 'node:child_process';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { Environment } from '../src/modules/environments/environments.types.js';
+import { createTestApp, type TestApp } from './helpers/app.js';
+import { testDatabases } from './helpers/databases.js';
+import {
+  apiClient,
+  auditEntries,
+  generateKey,
+  hubSpy,
+  LOOPBACK_ALLOWED,
+  NO_CHECK,
+  sshEnvironmentBody,
+  startJsonServer,
+  until,
+  type ApiClient,
+  type ErrorBody,
+  type OperationView,
+} from './helpers/environments.js';
+import { startHttpTargets } from './helpers/http-targets.js';
+import { sshdAvailable, startSshd, type TestSshd } from './helpers/sshd.js';
+
+/**
+ * Operations end to end: restart (ssh command or http call through the SSRF guard), upgrade to a
+ * published version, check-health and deploy. Each answers 202 at once and continues in the
+ * background; GET /operations/:id and hub `operation_update` messages report how it ends.
+ */
+
+const key = generateKey();
+const VERSIONS = ['1.0.0', '1.1.0', '1.2.0+build.7'];
+
+const GIT_ENV = { ...process.env, GIT_CONFIG_GLOBAL: '/dev/null', GIT_CONFIG_NOSYSTEM: '1', GIT_AUTHOR_NAME: 'pbfleet', GIT_AUTHOR_EMAIL: 'pbfleet@example.com', GIT_COMMITTER_NAME: 'pbfleet', GIT_COMMITTER_EMAIL: 'pbfleet@example.com' };
+const git = (dir: string, ...args: string[]) => execFileSync('git', ['-C', dir, ...args], { env: GIT_ENV, encoding: 'utf8' }).trim();
+
+/** A fake Passivbot v7 checkout (tagged v7.8.4) and a python that answers --version. */
+function fakePassivbot(root: string): { passivbotDir: string; pythonPath: string; commit: string } {
+  const passivbotDir = join(root, 'passivbot');
+  mkdirSync(join(passivbotDir, 'src'), { recursive: true });
+  writeFileSync(join(passivbotDir, 'src', 'main.py'), 'print("passivbot")\n');
+  git(passivbotDir, 'init', '-q', '-b', 'master');
+  git(passivbotDir, 'add', '.');
+  git(passivbotDir, 'commit', '-q', '-m', 'v7.8.4');
+  git(passivbotDir, 'tag', '-a', 'v7.8.4', '-m', 'v7.8.4');
+  const pythonPath = join(root, 'venv', 'bin', 'python');
+  mkdirSync(join(root, 'venv', 'bin'), { recursive: true });
+  writeFileSync(pythonPath, '#!/bin/sh\nif [ "$1" = --version ]; then echo "Python 3.11.7"; exit 0; fi\nexit 1\n', { mode: 0o755 });
+  return { passivbotDir, pythonPath, commit: git(passivbotDir, 'rev-parse', '--short', 'HEAD') };
+}
+
+const plainBody = (name: string, extra: Record<string, unknown> = {}): Record<string, unknown> => ({
+  name,
+  target: { host: '192.0.2.20', port: 22 },
+  credentials: { type: 'key', username: 'deploy', privateKey: key.privateKey },
+  healthCheck: NO_CHECK,
+  ...extra,
+});
+
+describe.each(testDatabases)('environment operations on $name', (database) => {
+  let t: TestApp;
+  let api: ApiClient;
+  let targets: Awaited<ReturnType<typeof startHttpTargets>>;
+  let versions: Awaited<ReturnType<typeof startJsonServer>>;
+  let root: string;
+
+  beforeAll(async () => {
+    t = await createTestApp(database, { overrides: LOOPBACK_ALLOWED });
+    api = apiClient(t);
+    targets = await startHttpTargets();
+    versions = await startJsonServer({ '/versions.json': { versions: VERSIONS }, '/releases.json': { data: { releases: [{ tag: 'v2.0.0' }, { tag: 'v2.1.0' }] } }, '/upgrade': { ok: true } });
+    root = mkdtempSync(join(tmpdir(), 'pbfleet-ops-'));
+  });
+  afterAll(async () => {
+    await t?.close();
+    await targets?.close();
+    await versions?.close();
+    rmSync(root, { recursive: true, force: true });
+  });
+
+  /** Starts an operation (202 with only the id, status and start time) and waits for its end. */
+  async function run(url: string, body?: unknown, role: 'operator' | 'admin' = 'operator'): Promise<OperationView> {
+    const res = await api.post(url, body, role);
+    expect(res.statusCode, res.body).toBe(202);
+    const started = res.json<{ operationId: string; status: string; startedAt: string }>();
+    expect(Object.keys(started).sort()).toEqual(['operationId', 'startedAt', 'status']);
+    expect(started.status).toBe('in_progress');
+    const op = await api.operation(started.operationId);
+    // The outcome is stored, then audited: wait for the entry so audit assertions are not racing it.
+    await until(async () => (await auditEntries(t, op.environmentId)).some((e) => e.level !== 'info' && (e.details ?? '').includes(op.id)), `the audit entry of ${op.id}`);
+    return op;
+  }
+
+  const restartVia = (url: string) => ({ commands: { type: 'http', restart: { enabled: true, url, method: 'POST', headers: { 'x-probe': 'restart' }, body: { action: 'restart' } } } });
+
+  it('restart over HTTP calls the target, in the background, and reports on the hub', async () => {
+    const env = await api.create(plainBody('http-restart', restartVia(`${targets.base}/ok`)));
+    const spy = hubSpy(t, ['operations', `environment:${env.id}`]);
+    try {
+      const hits = targets.hits.get('/ok') ?? 0;
+      const op = await run(`/environments/${env.id}/restart`, {});
+      expect(op).toMatchObject({ environmentId: env.id, type: 'restart', status: 'succeeded', error: null, requestedBy: 'operator1', params: { force: false, via: 'http' } });
+      expect(op.output).toContain('HTTP 200');
+      expect(op.finishedAt).toEqual(expect.any(String));
+      expect(targets.hits.get('/ok')).toBe(hits + 1);
+
+      // The final message follows the stored result (and its audit entry).
+      const updates = await until(() => {
+        const mine = spy.of('operation_update', 'operations').filter((m) => (m.payload as OperationView).id === op.id);
+        return mine.length === 2 ? mine : undefined;
+      }, 'the final operation_update');
+      expect(updates.map((m) => (m.payload as OperationView).status)).toEqual(['in_progress', 'succeeded']);
+      expect(updates.at(-1)?.payload).toEqual(op);
+      expect(spy.of('operation_update', `environment:${env.id}`)).toHaveLength(2);
+      expect((await auditEntries(t, env.id)).filter((e) => e.action === 'restart').map((e) => e.level)).toEqual(['info', 'success']);
+      const listed = await api.get(`/operations?environmentId=${env.id}`);
+      expect(listed.json<{ operations: OperationView[] }>().operations.map((o) => o.id)).toEqual([op.id]);
+    } finally {
+      spy.detach();
+    }
+  });
+
+  it('restart over HTTP fails with the reason: an error status, a metadata address, a private address not allow-listed', async () => {
+    const failing = await api.create(plainBody('http-fail', restartVia(`${targets.base}/fail`)));
+    expect(await run(`/environments/${failing.id}/restart`, {})).toMatchObject({ status: 'failed', error: `HTTP 500 from 127.0.0.1:${targets.port}` });
+
+    const metadata = await api.create(plainBody('http-metadata', restartVia('http://169.254.169.254/latest/meta-data/')));
+    const refused = await run(`/environments/${metadata.id}/restart`, {});
+    expect(refused.status).toBe('failed');
+    expect(refused.error).toMatch(/169\.254\.169\.254.*link-local or metadata address; never allowed/);
+
+    const internal = await api.create(plainBody('http-private', restartVia('http://10.255.255.1:8080/restart')));
+    const notAllowed = await run(`/environments/${internal.id}/restart`, {});
+    expect(notAllowed.error).toMatch(/10\.255\.255\.1 is a loopback or private address; allow it in network\.allowTargets/);
+    expect((await auditEntries(t, metadata.id)).at(-1)).toMatchObject({ action: 'restart', level: 'error' });
+  });
+
+  it('restart that is not configured is 409 and starts nothing; an unknown environment is 404', async () => {
+    const env = await api.create(plainBody('no-restart'));
+    const before = (await t.database.db.selectFrom('operations').selectAll().execute()).length;
+    const res = await api.post(`/environments/${env.id}/restart`, {}, 'operator');
+    expect(res.statusCode).toBe(409);
+    expect(res.json<ErrorBody>().error).toMatchObject({ code: 'CONFLICT', message: expect.stringContaining('commands.restart') });
+    const disabled = await api.create(plainBody('disabled-restart', { commands: { type: 'ssh', restart: { enabled: false, command: 'reboot' } } }));
+    expect((await api.post(`/environments/${disabled.id}/restart`, {}, 'operator')).statusCode).toBe(409);
+    expect((await api.post('/environments/no-such-env/restart', {}, 'operator')).statusCode).toBe(404);
+    expect((await api.post(`/environments/${env.id}/restart`, { force: 'yes' }, 'operator')).statusCode).toBe(400);
+    // No body at all (curl -X POST) means "no options": it reaches the same 409, not a 400.
+    const bare = await t.app.inject({ method: 'POST', url: `/api/v1/environments/${env.id}/restart`, headers: t.auth('operator') });
+    expect(bare.statusCode).toBe(409);
+    expect((await t.database.db.selectFrom('operations').selectAll().execute()).length).toBe(before);
+    expect((await api.get('/operations/no-such-operation')).statusCode).toBe(404);
+  });
+
+  it('upgrade: versions come from versionListURL; unknown and hostile versions are refused naming `version`', async () => {
+    const upgradeConfig = {
+      enabled: true,
+      type: 'http',
+      url: `${versions.base}/upgrade?to={VERSION}`,
+      method: 'POST',
+      body: { version: '{VERSION}' },
+      versionListURL: `${versions.base}/versions.json`,
+      versionPath: 'versions',
+    };
+    const env = await api.create(plainBody('upgrade-http', { upgradeConfig }));
+    const listed = await api.get(`/environments/${env.id}/versions`);
+    expect(listed.statusCode, listed.body).toBe(200);
+    expect(listed.json()).toEqual({ versions: VERSIONS, source: `${versions.base}/versions.json` });
+
+    const before = (await t.database.db.selectFrom('operations').selectAll().execute()).length;
+    for (const version of ['9.9.9', '1.0', 'v1.0.0']) {
+      const res = await api.post(`/environments/${env.id}/upgrade`, { version }, 'operator');
+      expect(res.statusCode, res.body).toBe(400);
+      expect(res.json<ErrorBody>().error.details?.fields?.[0]?.field).toBe('version');
+      expect(res.json<ErrorBody>().error.message).toContain('1.0.0, 1.1.0, 1.2.0+build.7');
+    }
+    for (const version of ['1.0;rm -rf /', '$(id)', '`reboot`', "1.0' || true", '../../etc', '1.0\n2.0', '', 'x'.repeat(65)]) {
+      const res = await api.post(`/environments/${env.id}/upgrade`, { version }, 'operator');
+      expect(res.statusCode, `${JSON.stringify(version)}: ${res.body}`).toBe(400);
+      expect(res.json<ErrorBody>().error.details?.fields?.map((f) => f.field)).toEqual(['version']);
+    }
+    expect((await t.database.db.selectFrom('operations').selectAll().execute()).length).toBe(before);
+
+    const op = await run(`/environments/${env.id}/upgrade`, { version: '1.2.0+build.7' });
+    expect(op).toMatchObject({ type: 'upgrade', status: 'succeeded', params: { version: '1.2.0+build.7', via: 'http' } });
+    const call = versions.received.filter((r) => r.path === '/upgrade').at(-1);
+    expect(JSON.parse(call?.body ?? '{}')).toEqual({ version: '1.2.0+build.7' });
+
+    // A version path into nested JSON.
+    const nested = await api.create(plainBody('upgrade-nested', { upgradeConfig: { ...upgradeConfig, versionListURL: `${versions.base}/releases.json`, versionPath: 'data.releases[*].tag' } }));
+    expect((await api.get(`/environments/${nested.id}/versions`)).json<{ versions: string[] }>().versions).toEqual(['v2.0.0', 'v2.1.0']);
+  });
+
+  it('upgrade and versions: not configured is 409; a version list behind the SSRF guard is refused', async () => {
+    const bare = await api.create(plainBody('upgrade-none'));
+    expect((await api.post(`/environments/${bare.id}/upgrade`, { version: '1.0.0' }, 'operator')).statusCode).toBe(409);
+    expect((await api.get(`/environments/${bare.id}/versions`)).statusCode).toBe(409);
+    const guarded = await api.create(plainBody('upgrade-metadata', { upgradeConfig: { enabled: true, type: 'ssh', command: 'up {VERSION}', versionListURL: 'http://169.254.169.254/versions' } }));
+    const res = await api.get(`/environments/${guarded.id}/versions`);
+    expect(res.statusCode).toBe(409);
+    expect(res.json<ErrorBody>().error.message).toMatch(/never allowed/);
+    expect((await api.post(`/environments/${guarded.id}/upgrade`, { version: '1.0.0' }, 'operator')).statusCode).toBe(409);
+  });
+
+  describe.runIf(sshdAvailable)('over SSH', () => {
+    let sshd: TestSshd;
+    beforeAll(async () => {
+      sshd = await startSshd();
+    });
+    afterAll(async () => {
+      await sshd?.close();
+    });
+
+    it('restart runs the ssh command on the host; a failing command fails with its exit code and error output', async () => {
+      const marker = join(root, 'restarted');
+      const env = await api.create(sshEnvironmentBody(sshd, 'ssh-restart', { commands: { type: 'ssh', restart: { enabled: true, command: `echo restarted-by-pbfleet > ${marker} && echo done` } } }));
+      const spy = hubSpy(t, [`environment:${env.id}`]);
+      try {
+        const op = await run(`/environments/${env.id}/restart`, {});
+        expect(op).toMatchObject({ status: 'succeeded', output: 'done\n', error: null });
+        expect(readFileSync(marker, 'utf8')).toBe('restarted-by-pbfleet\n');
+        const updates = await until(() => {
+          const seen = spy.of('operation_update').map((m) => m.payload as OperationView);
+          return seen.length === 2 ? seen : undefined;
+        }, 'the final operation_update');
+        expect(updates.map((u) => u.status)).toEqual(['in_progress', 'succeeded']);
+        expect(updates.at(-1)?.output).toBe('done\n');
+      } finally {
+        spy.detach();
+      }
+
+      const broken = await api.create(sshEnvironmentBody(sshd, 'ssh-restart-broken', { commands: { type: 'ssh', restart: { enabled: true, command: 'echo partial; echo the service is broken >&2; exit 3' } } }));
+      const failed = await run(`/environments/${broken.id}/restart`, {});
+      expect(failed).toMatchObject({ status: 'failed', error: 'exit code 3: the service is broken' });
+      expect(failed.output).toContain('partial');
+    });
+
+    it('operations on one environment run one at a time: another is refused unless forced, then queued', async () => {
+      const log = join(root, 'queue.log');
+      const env = await api.create(sshEnvironmentBody(sshd, 'ssh-queue', { commands: { type: 'ssh', restart: { enabled: true, command: `sleep 0.5; echo ran >> ${log}` } } }));
+      const first = await api.post(`/environments/${env.id}/restart`, {}, 'operator');
+      expect(first.statusCode).toBe(202);
+      const busy = await api.post(`/environments/${env.id}/restart`, {}, 'operator');
+      expect(busy.statusCode).toBe(409);
+      expect(busy.json<ErrorBody>().error.message).toMatch(/another operation is running/);
+      const forced = await api.post(`/environments/${env.id}/restart`, { force: true }, 'operator');
+      expect(forced.statusCode).toBe(202);
+      const [a, b] = [await api.operation(first.json<{ operationId: string }>().operationId), await api.operation(forced.json<{ operationId: string }>().operationId)];
+      expect([a.status, b.status]).toEqual(['succeeded', 'succeeded']);
+      expect(Date.parse(b.finishedAt ?? '')).toBeGreaterThanOrEqual(Date.parse(a.finishedAt ?? ''));
+      expect(readFileSync(log, 'utf8')).toBe('ran\nran\n');
+    });
+
+    it('check-health runs the check now and reports its result', async () => {
+      const env = await api.create(sshEnvironmentBody(sshd, 'ssh-check-now'));
+      const op = await run(`/environments/${env.id}/check-health`);
+      expect(op).toMatchObject({ type: 'check_health', status: 'succeeded' });
+      expect(op.output).toMatch(/^healthy: SSH probe ok \(\d+ ms\)\n$/);
+      const unchecked = await api.create(sshEnvironmentBody(sshd, 'ssh-no-check', { healthCheck: NO_CHECK }));
+      expect(await run(`/environments/${unchecked.id}/check-health`)).toMatchObject({ status: 'failed', error: expect.stringMatching(/not enabled/) });
+    });
+
+    it('upgrade over SSH hands the validated version to the command as one quoted word', async () => {
+      const received = join(root, 'received-version');
+      const env = await api.create(
+        sshEnvironmentBody(sshd, 'ssh-upgrade', {
+          upgradeConfig: { enabled: true, type: 'ssh', command: `printf '[%s]' {VERSION} > ${received}`, versionListURL: `${versions.base}/versions.json` },
+        }),
+      );
+      expect(await run(`/environments/${env.id}/upgrade`, { version: '1.2.0+build.7' })).toMatchObject({ status: 'succeeded', params: { version: '1.2.0+build.7', via: 'ssh' } });
+      expect(readFileSync(received, 'utf8')).toBe('[1.2.0+build.7]');
+      expect((await api.post(`/environments/${env.id}/upgrade`, { version: '1.0;touch /tmp/pbfleet-pwned' }, 'operator')).statusCode).toBe(400);
+      expect(existsSync('/tmp/pbfleet-pwned')).toBe(false);
+    });
+
+    it('deploy prepares the host: working dirs, Python and Passivbot checked, files written, versions recorded; again is harmless', async () => {
+      const { passivbotDir, pythonPath, commit } = fakePassivbot(join(root, 'host'));
+      const workDir = join(root, 'host', 'pbfleet');
+      const env = await api.create(sshEnvironmentBody(sshd, 'ssh-deploy', { runtime: { passivbotDir, pythonPath, kind: 'v7', workDir } }));
+      const spy = hubSpy(t, ['operations']);
+      try {
+        const op = await run(`/vps/deploy/${env.id}`);
+        expect(op, op.error ?? '').toMatchObject({ type: 'deploy', status: 'succeeded' });
+        expect(op.output).toContain(`working dirs ready under ${workDir}`);
+        expect(op.output).toContain('python: Python 3.11.7');
+        expect(op.output).toContain(`wrote ${workDir}/pbfleet-host.json`);
+        await until(() => spy.of('operation_update').length === 2, 'the final operation_update');
+        expect(spy.of('operation_update').map((m) => (m.payload as OperationView).status)).toEqual(['in_progress', 'succeeded']);
+      } finally {
+        spy.detach();
+      }
+      for (const dir of ['bots', 'logs', 'jobs', 'run']) expect(statSync(join(workDir, dir)).isDirectory()).toBe(true);
+      const manifest = JSON.parse(readFileSync(join(workDir, 'pbfleet-host.json'), 'utf8')) as Record<string, unknown>;
+      expect(manifest).toMatchObject({ environmentId: env.id, name: 'ssh-deploy', managedBy: 'pbfleet' });
+      const { systemInfo } = await api.environment(env.id);
+      expect(systemInfo?.pythonVersion).toEqual({ value: '3.11.7' });
+      expect(systemInfo?.passivbotVersion).toEqual({ value: { version: '7.8.4', commit, kind: 'v7' } });
+
+      // Idempotent: what is there stays, the manifest is rewritten.
+      writeFileSync(join(workDir, 'bots', 'keep-me'), 'a bot lives here');
+      const again = await run(`/vps/deploy/${env.id}`);
+      expect(again.status, again.error ?? '').toBe('succeeded');
+      expect(readFileSync(join(workDir, 'bots', 'keep-me'), 'utf8')).toBe('a bot lives here');
+      expect(JSON.parse(readFileSync(join(workDir, 'pbfleet-host.json'), 'utf8'))).toMatchObject({ environmentId: env.id });
+      expect((await auditEntries(t, env.id)).filter((e) => e.action === 'deploy').map((e) => e.level)).toEqual(['info', 'success', 'info', 'success']);
+    });
+
+    it('deploy fails with a clear reason when Passivbot or Python is missing', async () => {
+      const { pythonPath } = fakePassivbot(join(root, 'other'));
+      const missing = join(root, 'nowhere', 'passivbot');
+      const env = await api.create(sshEnvironmentBody(sshd, 'ssh-deploy-missing', { runtime: { passivbotDir: missing, pythonPath, workDir: join(root, 'other', 'work') } }));
+      expect(await run(`/vps/deploy/${env.id}`)).toMatchObject({ status: 'failed', error: `no Passivbot checkout at ${missing} (src/main.py missing)` });
+      const noPython = await api.put(`/environments/${env.id}`, { runtime: { pythonPath: join(root, 'no-python') } });
+      expect(noPython.statusCode).toBe(200);
+      expect((await run(`/vps/deploy/${env.id}`)).error).toMatch(new RegExp(`^python at ${join(root, 'no-python')} does not run`));
+      expect((await api.post('/vps/deploy/no-such-env', undefined, 'operator')).statusCode).toBe(404);
+    });
+
+    it('an operation on a host that is away fails with the reason', async () => {
+      const env = await api.create(sshEnvironmentBody(sshd, 'ssh-away', { commands: { type: 'ssh', restart: { enabled: true, command: 'true' } } }));
+      await sshd.stop();
+      try {
+        const op = await run(`/environments/${env.id}/restart`, {});
+        expect(op.status).toBe('failed');
+        expect(op.error).toMatch(/^ssh to .*: connection (refused|closed|reset|lost)/);
+      } finally {
+        await sshd.start();
+      }
+      const { environments } = (await api.get('/environments?q=ssh-away')).json<{ environments: Environment[] }>();
+      expect(environments).toHaveLength(1);
+    });
+  });
+});
