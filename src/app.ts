@@ -108,7 +108,7 @@ export async function buildApp(deps: AppDeps) {
 
   // Composition root: repositories, then services, each given only what it uses.
   const hub = new Hub({ clock, maxBufferedBytes: config.hub.maxBufferedBytes, maxLaggedMessages: config.hub.maxLaggedMessages });
-  const secretBox = createSecretBox(deps.secrets.masterKey);
+  const secretBox = createSecretBox(deps.secrets.masterKey, deps.secrets.previousMasterKeys);
   const usersRepo = createUsersRepo(database.db);
   const credentialsRepo = createCredentialsRepo(database.db);
   const dataVersion = new DataVersion();

@@ -1,6 +1,7 @@
 #!/usr/bin/env -S node --max-semi-space-size=1
 // A small young generation keeps an idle server near 100 MB; a control plane does not need
 // more. `npm start` uses the same flag.
+import { rotateMasterKey } from './modules/secrets/rotate-key.js';
 import { parseArgs } from 'node:util';
 import { ConfigError } from './config/config.js';
 import { boot, type Booted } from './boot.js';
@@ -27,6 +28,8 @@ Usage:
                                                    create a user (password generated and printed if not given)
   pbfleet users reset-password <username> [--password P]
                                                    set a new password and end the user's sessions
+  pbfleet secrets rotate-key                       re-encrypt every stored secret under a new master key
+                                                   (stop the server first)
   pbfleet --version
 
 Configuration: config.yaml or PBFLEET_CONFIG, and PBFLEET_* environment variables (see README).
@@ -101,12 +104,35 @@ function describeAppError(error: AppError): string {
   return error.message;
 }
 
+async function rotateKeyCommand(): Promise<void> {
+  const { config, secrets, database } = await boot();
+  try {
+    const result = await rotateMasterKey({
+      db: database.db,
+      dataDir: config.dataDir,
+      current: secrets.masterKey,
+      previous: secrets.previousMasterKeys ?? [],
+      keyFromConfig: Boolean(config.secrets.masterKey),
+    });
+    const audit = createAuditService({ auditRepo: createAuditRepo(database.db), publisher: { publish: () => undefined }, clock: systemClock, retentionDays: config.audit.retentionDays });
+    await audit.record({ type: 'system', level: 'warning', action: 'master_key_rotate', message: `master key rotated to ${result.keyId}: ${result.settings} setting(s), ${result.environments} environment(s) re-encrypted`, actor: CLI_ACTOR });
+    process.stdout.write(`re-encrypted ${result.settings} secret setting(s) and the credentials of ${result.environments} environment(s) under key ${result.keyId}\n`);
+    if (result.newKeyHex) {
+      process.stdout.write(`the master key comes from your configuration: set PBFLEET_MASTER_KEY (secrets.masterKey) to\n${result.newKeyHex}\nbefore starting the server again\n`);
+    }
+  } finally {
+    await database.close();
+  }
+}
+
 async function main(argv: string[]): Promise<void> {
   const [command = 'serve', ...rest] = argv;
   if (command === '--version' || command === '-v') return void process.stdout.write(`${VERSION}\n`);
   if (command === '--help' || command === '-h' || command === 'help') return void process.stdout.write(USAGE);
   if (command === 'serve') return startServer();
   if (command === 'users') return usersCommand(rest);
+  if (command === 'secrets' && rest[0] === 'rotate-key' && rest.length === 1) return rotateKeyCommand();
+  if (command === 'secrets') throw new UsageError('secrets: expected rotate-key');
   throw new UsageError(`unknown command: ${command}`);
 }
 

@@ -19,9 +19,14 @@ export function keyIdOf(key: Buffer): string {
   return createHash('sha256').update(key).digest('base64url').slice(0, 8);
 }
 
-export function createSecretBox(key: Buffer): SecretBox {
+/**
+ * `key` seals; `previousKeys` can still open what they sealed (an interrupted key rotation
+ * leaves values under both keys until it is finished).
+ */
+export function createSecretBox(key: Buffer, previousKeys: readonly Buffer[] = []): SecretBox {
   if (key.length !== 32) throw new SecretBoxError('master key must be 32 bytes');
   const keyId = keyIdOf(key);
+  const openers = new Map([key, ...previousKeys].map((k) => [keyIdOf(k), k]));
   return {
     keyId,
     seal(plaintext, associatedData) {
@@ -35,9 +40,10 @@ export function createSecretBox(key: Buffer): SecretBox {
       const parts = sealed.split('.');
       if (parts.length !== 5 || parts[0] !== 'v1') throw new SecretBoxError('unrecognised secret format');
       const [, id, iv, tag, ciphertext] = parts as [string, string, string, string, string];
-      if (id !== keyId) throw new SecretBoxError(`secret was sealed with key ${id}, not the current key ${keyId}`);
+      const opener = openers.get(id);
+      if (!opener) throw new SecretBoxError(`secret was sealed with key ${id}, not the current key ${keyId}`);
       try {
-        const decipher = createDecipheriv('aes-256-gcm', key, Buffer.from(iv, 'base64url'));
+        const decipher = createDecipheriv('aes-256-gcm', opener, Buffer.from(iv, 'base64url'));
         if (associatedData) decipher.setAAD(Buffer.from(associatedData));
         decipher.setAuthTag(Buffer.from(tag, 'base64url'));
         return Buffer.concat([decipher.update(Buffer.from(ciphertext, 'base64url')), decipher.final()]).toString('utf8');

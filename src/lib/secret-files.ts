@@ -7,7 +7,13 @@ import { parseMasterKey } from './secret-box.js';
 export interface ServerSecrets {
   jwtSecret: Uint8Array;
   masterKey: Buffer;
+  /** Keys that may still have sealed some values (an unfinished rotation). */
+  previousMasterKeys?: Buffer[];
 }
+
+export const MASTER_KEY_FILE = 'master.key';
+/** Written before a rotation re-encrypts anything; renamed over master.key when it is done. */
+export const NEXT_MASTER_KEY_FILE = 'master.key.new';
 
 /**
  * Secrets not given in the configuration are generated once and kept in the data dir
@@ -21,7 +27,19 @@ export function loadServerSecrets(config: AppConfig): ServerSecrets {
   if (!masterKey) {
     throw new ConfigError(config.secrets.masterKey ? 'secrets.masterKey: must be 32 bytes as 64 hex characters or base64' : `${join(config.dataDir, 'master.key')}: does not hold a valid master key`);
   }
-  return { jwtSecret: new TextEncoder().encode(jwtText), masterKey };
+  // A rotation that stopped half way: values may be under either key until it is run again.
+  const pending = config.secrets.masterKey ? undefined : readIfExists(join(config.dataDir, NEXT_MASTER_KEY_FILE));
+  const next = pending ? parseMasterKey(pending) : undefined;
+  return { jwtSecret: new TextEncoder().encode(jwtText), masterKey, ...(next && { previousMasterKeys: [next] }) };
+}
+
+function readIfExists(path: string): string | undefined {
+  try {
+    return readFileSync(path, 'utf8').trim();
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
+    throw error;
+  }
 }
 
 function readOrCreate(path: string, generate: () => string): string {
