@@ -2,6 +2,7 @@ import { Agent as HttpAgent, request as httpRequest, type IncomingMessage } from
 import { Agent as HttpsAgent, request as httpsRequest } from 'node:https';
 import { connect, isIP } from 'node:net';
 import type { NetGuard } from '../../lib/net-guard.js';
+import { describeSocketError } from '../../lib/net-errors.js';
 import { safeTest } from '../../lib/safe-regex.js';
 
 export interface ProbeResult {
@@ -169,21 +170,10 @@ export function tcpProbe(host: string, port: number, timeoutMs: number, guard: N
 export function describeNetError(error: unknown, timeoutMs: number): string {
   const err = error as NodeJS.ErrnoException;
   if (err.name === 'TimeoutError' || err.name === 'AbortError' || err.code === 'ABORT_ERR') return `no answer within ${timeoutMs} ms`;
-  switch (err.code) {
-    case 'ECONNREFUSED':
-      return 'connection refused';
-    case 'ENOTFOUND':
-    case 'EAI_AGAIN':
-      return 'host name does not resolve';
-    case 'EHOSTUNREACH':
-    case 'ENETUNREACH':
-      return 'host unreachable';
-    case 'ECONNRESET':
-      return 'connection reset';
-    case 'ETARGETNOTALLOWED':
-      return err.message;
-    default:
-      if (/certificate|self.signed|SSL|TLS/i.test(err.message)) return `TLS error: ${err.message}`;
-      return err.message || 'request failed';
-  }
+  const known = describeSocketError(err.code);
+  if (known) return known;
+  // The SSRF guard's refusal already says why.
+  if (err.code === 'ETARGETNOTALLOWED') return err.message;
+  if (/certificate|self.signed|SSL|TLS/i.test(err.message)) return `TLS error: ${err.message}`;
+  return err.message || 'request failed';
 }

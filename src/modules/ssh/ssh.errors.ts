@@ -1,3 +1,5 @@
+import { describeSocketError } from '../../lib/net-errors.js';
+
 /** A remote command ran and exited non-zero. Carries what an operator needs to act. */
 export class ExecError extends Error {
   override name = 'ExecError';
@@ -52,20 +54,8 @@ export function describeSshError(error: unknown): string {
   const err = error as NodeJS.ErrnoException & { level?: string };
   if (err.level === 'client-authentication') return 'authentication failed (check the username, key or password)';
   if (err.level === 'client-timeout' || /Timed out while waiting for handshake/i.test(err.message)) return 'timed out waiting for the SSH handshake';
-  switch (err.code) {
-    case 'ECONNREFUSED':
-      return 'connection refused';
-    case 'ENOTFOUND':
-    case 'EAI_AGAIN':
-      return 'host name does not resolve';
-    case 'EHOSTUNREACH':
-    case 'ENETUNREACH':
-      return 'host unreachable';
-    case 'ETIMEDOUT':
-      return 'connection timed out';
-    case 'ECONNRESET':
-      return 'connection reset';
-  }
+  const known = describeSocketError(err.code);
+  if (known) return known;
   if (/Encrypted private OpenSSH key detected, but no passphrase|bad passphrase|Cannot parse privateKey/i.test(err.message)) return 'the private key cannot be read (wrong or missing passphrase?)';
   if (/Keepalive timeout/i.test(err.message)) return 'connection lost (keepalive timeout)';
   if (/Not connected|No response from server|Channel open failure|socket hang up/i.test(err.message)) return 'connection lost';
