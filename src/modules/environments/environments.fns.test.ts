@@ -48,6 +48,7 @@ describe('environment validation', () => {
     expect(inspectPrivateKey(enc, 'secret phrase')).toHaveProperty('fingerprint');
     expect(inspectPrivateKey(enc, undefined)).toMatchObject({ field: 'credentials.passphrase' });
     expect(inspectPrivateKey(enc, 'wrong')).toMatchObject({ field: 'credentials.passphrase' });
+    expect(inspectPrivateKey(plain, 'unneeded')).toEqual({ field: 'credentials.passphrase', message: 'is not needed: the private key is not encrypted' });
     expect(inspectPrivateKey('not a key', undefined)).toMatchObject({ field: 'credentials.privateKey' });
     expect(inspectPrivateKey(readFileSync(join(dir, 'plain.pub'), 'utf8'), undefined)).toMatchObject({ field: 'credentials.privateKey' });
   });

@@ -86,6 +86,8 @@ export function inspectPrivateKey(privateKey: string, passphrase: string | undef
   }
   const key: ParsedKey | undefined = Array.isArray(parsed) ? (parsed as ParsedKey[])[0] : parsed;
   if (!key || key.isPrivateKey() === false) return { field: 'credentials.privateKey', message: 'is a public key; a private key is needed' };
+  // A passphrase for a key that has none would be stored and shown as set, for nothing.
+  if (passphrase && !(loadSsh2().utils.parseKey(privateKey) instanceof Error)) return { field: 'credentials.passphrase', message: 'is not needed: the private key is not encrypted' };
   const blob = key.getPublicSSH();
   return { fingerprint: `SHA256:${createHash('sha256').update(blob).digest('base64').replace(/=+$/, '')}` };
 }
