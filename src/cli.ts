@@ -1,4 +1,4 @@
-#!/usr/bin/env -S node --max-semi-space-size=1
+#!/usr/bin/env -S node --max-semi-space-size=2
 // A small young generation keeps an idle server near 100 MB; a control plane does not need
 // more. `npm start` uses the same flag.
 import { rotateMasterKey } from './modules/secrets/rotate-key.js';
