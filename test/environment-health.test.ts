@@ -16,7 +16,7 @@ import {
   type ErrorBody,
 } from './helpers/environments.js';
 import { closedPort, startHttpTargets } from './helpers/http-targets.js';
-import { sshdAvailable, startSshd, type TestSshd } from './helpers/sshd.js';
+import { sshdAvailable, useSshd } from './helpers/sshd.js';
 
 /**
  * Health checks through the real scheduler and recorder: http, tcp and ssh checks, `retries`
@@ -162,22 +162,16 @@ describe.each(testDatabases)('environment health on $name', (database) => {
   });
 
   describe.runIf(sshdAvailable)('over SSH', () => {
-    let sshd: TestSshd;
-    beforeAll(async () => {
-      sshd = await startSshd();
-    });
-    afterAll(async () => {
-      await sshd?.close();
-    });
+    const sshdOf = useSshd();
 
     it('an ssh check follows the host going away and coming back', async () => {
-      const env = await api.create(sshEnvironmentBody(sshd, 'ssh-away-back'));
+      const env = await api.create(sshEnvironmentBody(sshdOf(), 'ssh-away-back'));
       expect(await t.health.runNow(env.id)).toMatchObject({ health: 'healthy', message: 'SSH probe ok' });
-      await sshd.stop();
+      await sshdOf().stop();
       try {
         expect(await t.health.runNow(env.id)).toMatchObject({ health: 'unhealthy', message: expect.stringMatching(/connection (refused|closed|reset|lost)/) });
       } finally {
-        await sshd.start();
+        await sshdOf().start();
       }
       // Reconnecting waits out the pool's backoff (about a second).
       await until(async () => (await t.health.runNow(env.id)).health === 'healthy', 'the host to be healthy again');
@@ -186,12 +180,12 @@ describe.each(testDatabases)('environment health on $name', (database) => {
     });
 
     it('an ssh probe command decides: exit 0 is healthy, anything else is not', async () => {
-      const env = await api.create(sshEnvironmentBody(sshd, 'ssh-probe', { healthCheck: { ...QUIET_SSH_CHECK, command: 'echo disk full >&2; exit 2' } }));
+      const env = await api.create(sshEnvironmentBody(sshdOf(), 'ssh-probe', { healthCheck: { ...QUIET_SSH_CHECK, command: 'echo disk full >&2; exit 2' } }));
       expect(await t.health.runNow(env.id)).toMatchObject({ health: 'unhealthy', message: 'probe exited 2: disk full' });
     });
 
     it('a changed host key holds the environment at host_key_mismatch, whatever its check type, until accepted', async () => {
-      const env = await api.create(sshEnvironmentBody(sshd, 'mismatch-http', { hostKey: { fingerprint: generateKey().fingerprint }, healthCheck: httpCheck(`${targets.base}/ok`) }));
+      const env = await api.create(sshEnvironmentBody(sshdOf(), 'mismatch-http', { hostKey: { fingerprint: generateKey().fingerprint }, healthCheck: httpCheck(`${targets.base}/ok`) }));
       expect((await t.health.runNow(env.id)).health).toBe('healthy');
       // Any SSH use meets the unexpected key.
       expect((await api.post(`/environments/${env.id}/system-info`, undefined, 'operator')).statusCode).toBe(409);
@@ -200,11 +194,11 @@ describe.each(testDatabases)('environment health on $name', (database) => {
         const checked = await t.health.runNow(env.id);
         return checked.health === 'host_key_mismatch' ? checked : undefined;
       }, 'the scheduler to hold the mismatch');
-      expect(status.message).toBe(`host key changed to ${sshd.fingerprint}; an admin must accept it`);
+      expect(status.message).toBe(`host key changed to ${sshdOf().fingerprint}; an admin must accept it`);
       await t.recorder.flush();
       expect((await api.environment(env.id)).status.health).toBe('host_key_mismatch');
 
-      expect((await api.post(`/environments/${env.id}/host-key/accept`, { fingerprint: sshd.fingerprint })).statusCode).toBe(200);
+      expect((await api.post(`/environments/${env.id}/host-key/accept`, { fingerprint: sshdOf().fingerprint })).statusCode).toBe(200);
       expect((await t.health.runNow(env.id)).health).toBe('healthy');
       await t.recorder.flush();
       expect((await api.environment(env.id)).status.health).toBe('healthy');

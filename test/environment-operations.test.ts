@@ -21,7 +21,7 @@ import {
   type OperationView,
 } from './helpers/environments.js';
 import { startHttpTargets } from './helpers/http-targets.js';
-import { sshdAvailable, startSshd, type TestSshd } from './helpers/sshd.js';
+import { sshdAvailable, useSshd } from './helpers/sshd.js';
 
 /**
  * Operations end to end: restart (ssh command or http call through the SSRF guard), upgrade to a
@@ -204,17 +204,11 @@ describe.each(testDatabases)('environment operations on $name', (database) => {
   });
 
   describe.runIf(sshdAvailable)('over SSH', () => {
-    let sshd: TestSshd;
-    beforeAll(async () => {
-      sshd = await startSshd();
-    });
-    afterAll(async () => {
-      await sshd?.close();
-    });
+    const sshdOf = useSshd();
 
     it('restart runs the ssh command on the host; a failing command fails with its exit code and error output', async () => {
       const marker = join(root, 'restarted');
-      const env = await api.create(sshEnvironmentBody(sshd, 'ssh-restart', { commands: { type: 'ssh', restart: { enabled: true, command: `echo restarted-by-pbfleet > ${marker} && echo done` } } }));
+      const env = await api.create(sshEnvironmentBody(sshdOf(), 'ssh-restart', { commands: { type: 'ssh', restart: { enabled: true, command: `echo restarted-by-pbfleet > ${marker} && echo done` } } }));
       const spy = hubSpy(t, [`environment:${env.id}`]);
       try {
         const op = await run(`/environments/${env.id}/restart`, {});
@@ -230,7 +224,7 @@ describe.each(testDatabases)('environment operations on $name', (database) => {
         spy.detach();
       }
 
-      const broken = await api.create(sshEnvironmentBody(sshd, 'ssh-restart-broken', { commands: { type: 'ssh', restart: { enabled: true, command: 'echo partial; echo the service is broken >&2; exit 3' } } }));
+      const broken = await api.create(sshEnvironmentBody(sshdOf(), 'ssh-restart-broken', { commands: { type: 'ssh', restart: { enabled: true, command: 'echo partial; echo the service is broken >&2; exit 3' } } }));
       const failed = await run(`/environments/${broken.id}/restart`, {});
       expect(failed).toMatchObject({ status: 'failed', error: 'exit code 3: the service is broken' });
       expect(failed.output).toContain('partial');
@@ -238,7 +232,7 @@ describe.each(testDatabases)('environment operations on $name', (database) => {
 
     it('operations on one environment run one at a time: another is refused unless forced, then queued', async () => {
       const log = join(root, 'queue.log');
-      const env = await api.create(sshEnvironmentBody(sshd, 'ssh-queue', { commands: { type: 'ssh', restart: { enabled: true, command: `sleep 0.5; echo ran >> ${log}` } } }));
+      const env = await api.create(sshEnvironmentBody(sshdOf(), 'ssh-queue', { commands: { type: 'ssh', restart: { enabled: true, command: `sleep 0.5; echo ran >> ${log}` } } }));
       const first = await api.post(`/environments/${env.id}/restart`, {}, 'operator');
       expect(first.statusCode).toBe(202);
       const busy = await api.post(`/environments/${env.id}/restart`, {}, 'operator');
@@ -253,18 +247,18 @@ describe.each(testDatabases)('environment operations on $name', (database) => {
     });
 
     it('check-health runs the check now and reports its result', async () => {
-      const env = await api.create(sshEnvironmentBody(sshd, 'ssh-check-now'));
+      const env = await api.create(sshEnvironmentBody(sshdOf(), 'ssh-check-now'));
       const op = await run(`/environments/${env.id}/check-health`);
       expect(op).toMatchObject({ type: 'check_health', status: 'succeeded' });
       expect(op.output).toMatch(/^healthy: SSH probe ok \(\d+ ms\)\n$/);
-      const unchecked = await api.create(sshEnvironmentBody(sshd, 'ssh-no-check', { healthCheck: NO_CHECK }));
+      const unchecked = await api.create(sshEnvironmentBody(sshdOf(), 'ssh-no-check', { healthCheck: NO_CHECK }));
       expect(await run(`/environments/${unchecked.id}/check-health`)).toMatchObject({ status: 'failed', error: expect.stringMatching(/not enabled/) });
     });
 
     it('upgrade over SSH hands the validated version to the command as one quoted word', async () => {
       const received = join(root, 'received-version');
       const env = await api.create(
-        sshEnvironmentBody(sshd, 'ssh-upgrade', {
+        sshEnvironmentBody(sshdOf(), 'ssh-upgrade', {
           upgradeConfig: { enabled: true, type: 'ssh', command: `printf '[%s]' {VERSION} > ${received}`, versionListURL: `${versions.base}/versions.json` },
         }),
       );
@@ -277,7 +271,7 @@ describe.each(testDatabases)('environment operations on $name', (database) => {
     it('deploy prepares the host: working dirs, Python and Passivbot checked, files written, versions recorded; again is harmless', async () => {
       const { passivbotDir, pythonPath, commit } = fakePassivbot(join(root, 'host'));
       const workDir = join(root, 'host', 'pbfleet');
-      const env = await api.create(sshEnvironmentBody(sshd, 'ssh-deploy', { runtime: { passivbotDir, pythonPath, kind: 'v7', workDir } }));
+      const env = await api.create(sshEnvironmentBody(sshdOf(), 'ssh-deploy', { runtime: { passivbotDir, pythonPath, kind: 'v7', workDir } }));
       const spy = hubSpy(t, ['operations']);
       try {
         const op = await run(`/vps/deploy/${env.id}`);
@@ -309,7 +303,7 @@ describe.each(testDatabases)('environment operations on $name', (database) => {
     it('deploy fails with a clear reason when Passivbot or Python is missing', async () => {
       const { pythonPath } = fakePassivbot(join(root, 'other'));
       const missing = join(root, 'nowhere', 'passivbot');
-      const env = await api.create(sshEnvironmentBody(sshd, 'ssh-deploy-missing', { runtime: { passivbotDir: missing, pythonPath, workDir: join(root, 'other', 'work') } }));
+      const env = await api.create(sshEnvironmentBody(sshdOf(), 'ssh-deploy-missing', { runtime: { passivbotDir: missing, pythonPath, workDir: join(root, 'other', 'work') } }));
       expect(await run(`/vps/deploy/${env.id}`)).toMatchObject({ status: 'failed', error: `no Passivbot checkout at ${missing} (src/main.py missing)` });
       const noPython = await api.put(`/environments/${env.id}`, { runtime: { pythonPath: join(root, 'no-python') } });
       expect(noPython.statusCode).toBe(200);
@@ -318,14 +312,14 @@ describe.each(testDatabases)('environment operations on $name', (database) => {
     });
 
     it('an operation on a host that is away fails with the reason', async () => {
-      const env = await api.create(sshEnvironmentBody(sshd, 'ssh-away', { commands: { type: 'ssh', restart: { enabled: true, command: 'true' } } }));
-      await sshd.stop();
+      const env = await api.create(sshEnvironmentBody(sshdOf(), 'ssh-away', { commands: { type: 'ssh', restart: { enabled: true, command: 'true' } } }));
+      await sshdOf().stop();
       try {
         const op = await run(`/environments/${env.id}/restart`, {});
         expect(op.status).toBe('failed');
         expect(op.error).toMatch(/^ssh to .*: connection (refused|closed|reset|lost)/);
       } finally {
-        await sshd.start();
+        await sshdOf().start();
       }
       const { environments } = (await api.get('/environments?q=ssh-away')).json<{ environments: Environment[] }>();
       expect(environments).toHaveLength(1);

@@ -23,7 +23,7 @@ import {
   type ErrorBody,
 } from './helpers/environments.js';
 import { startHttpTargets } from './helpers/http-targets.js';
-import { ensurePasswordUser, isRoot, PASSWORD_USER, sshdAvailable, startSshd, type TestSshd } from './helpers/sshd.js';
+import { PASSWORD_USER, ensurePasswordUser, isRoot, sshdAvailable, startSshd, useSshd } from './helpers/sshd.js';
 
 /**
  * Environments end to end through the HTTP API: the built-in local environment, write-only
@@ -371,25 +371,19 @@ describe.each(testDatabases)('environments on $name', (database) => {
   });
 
   describe.runIf(sshdAvailable)('over SSH', () => {
-    let sshd: TestSshd;
-    beforeAll(async () => {
-      sshd = await startSshd();
-    });
-    afterAll(async () => {
-      await sshd?.close();
-    });
+    const sshdOf = useSshd();
 
     it('trusts the host key on first use: the fingerprint is stored, shown and audited', async () => {
-      const env = await api.create(sshEnvironmentBody(sshd, 'tofu-1'));
+      const env = await api.create(sshEnvironmentBody(sshdOf(), 'tofu-1'));
       expect(env.hostKey).toEqual({ fingerprint: null, pinned: false, trustedAt: null, mismatch: null });
       expect(await t.health.runNow(env.id)).toMatchObject({ health: 'healthy', message: 'SSH probe ok' });
       // The key is stored, then audited: once the entry is there, both are.
       await until(async () => (await auditEntries(t, env.id)).some((e) => e.action === 'host_key_trusted'), 'the learned host key');
       const learned = await api.environment(env.id);
-      expect(learned.hostKey).toMatchObject({ fingerprint: sshd.fingerprint, pinned: false, trustedAt: expect.any(String), mismatch: null });
+      expect(learned.hostKey).toMatchObject({ fingerprint: sshdOf().fingerprint, pinned: false, trustedAt: expect.any(String), mismatch: null });
       const trusted = (await auditEntries(t, env.id)).filter((e) => e.action === 'host_key_trusted');
       expect(trusted).toHaveLength(1);
-      expect(trusted[0]?.message).toContain(sshd.fingerprint);
+      expect(trusted[0]?.message).toContain(sshdOf().fingerprint);
       // Known now: further connections neither re-learn nor re-audit it.
       expect(await t.health.runNow(env.id)).toMatchObject({ health: 'healthy' });
       expect((await auditEntries(t, env.id)).filter((e) => e.action === 'host_key_trusted')).toHaveLength(1);
@@ -397,19 +391,19 @@ describe.each(testDatabases)('environments on $name', (database) => {
 
     it('a pinned fingerprint the host does not present refuses the connection until an admin accepts the key', async () => {
       const wrong = generateKey().fingerprint;
-      const env = await api.create(sshEnvironmentBody(sshd, 'pinned-1', { hostKey: { fingerprint: wrong } }));
+      const env = await api.create(sshEnvironmentBody(sshdOf(), 'pinned-1', { hostKey: { fingerprint: wrong } }));
       expect(env.hostKey).toMatchObject({ fingerprint: wrong, pinned: true, trustedAt: expect.any(String), mismatch: null });
 
       expect(await t.health.runNow(env.id)).toMatchObject({ health: 'host_key_mismatch', message: expect.stringContaining('host key changed') });
       // The host key, the status, then the audit entry are written: the last means all are there.
       await until(async () => (await auditEntries(t, env.id)).some((e) => e.action === 'host_key_mismatch'), 'the mismatch to be audited');
       const refused = await api.environment(env.id);
-      expect(refused.hostKey).toMatchObject({ fingerprint: wrong, pinned: true, mismatch: { fingerprint: sshd.fingerprint, seenAt: expect.any(String) } });
+      expect(refused.hostKey).toMatchObject({ fingerprint: wrong, pinned: true, mismatch: { fingerprint: sshdOf().fingerprint, seenAt: expect.any(String) } });
       expect(refused.status.health).toBe('host_key_mismatch');
       const mismatch = (await auditEntries(t, env.id)).filter((e) => e.action === 'host_key_mismatch');
       expect(mismatch).toHaveLength(1);
       expect(mismatch[0]).toMatchObject({ level: 'error' });
-      expect(JSON.parse(mismatch[0]?.details ?? '{}')).toEqual({ expected: wrong, presented: sshd.fingerprint });
+      expect(JSON.parse(mismatch[0]?.details ?? '{}')).toEqual({ expected: wrong, presented: sshdOf().fingerprint });
 
       // Nothing reaches the host meanwhile.
       const info = await api.post(`/environments/${env.id}/system-info`, undefined, 'operator');
@@ -421,9 +415,9 @@ describe.each(testDatabases)('environments on $name', (database) => {
       expect((await auditEntries(t, env.id)).filter((e) => e.action === 'host_key_mismatch')).toHaveLength(1);
 
       expectFieldError(await api.post(`/environments/${env.id}/host-key/accept`, { fingerprint: generateKey().fingerprint }), 'fingerprint');
-      const accepted = await api.post(`/environments/${env.id}/host-key/accept`, { fingerprint: sshd.fingerprint });
+      const accepted = await api.post(`/environments/${env.id}/host-key/accept`, { fingerprint: sshdOf().fingerprint });
       expect(accepted.statusCode, accepted.body).toBe(200);
-      expect(accepted.json<Environment>().hostKey).toMatchObject({ fingerprint: sshd.fingerprint, pinned: true, mismatch: null });
+      expect(accepted.json<Environment>().hostKey).toMatchObject({ fingerprint: sshdOf().fingerprint, pinned: true, mismatch: null });
       expect((await auditEntries(t, env.id)).at(-1)).toMatchObject({ action: 'host_key_accept', username: 'admin1' });
       expect(await t.health.runNow(env.id)).toMatchObject({ health: 'healthy' });
       await t.recorder.flush();
@@ -458,9 +452,9 @@ describe.each(testDatabases)('environments on $name', (database) => {
 
     it('an encrypted key with its passphrase connects', async () => {
       const env = await api.create(
-        sshEnvironmentBody(sshd, 'encrypted-1', { credentials: { type: 'key', username: sshd.username, privateKey: sshd.encryptedKey, passphrase: sshd.passphrase } }),
+        sshEnvironmentBody(sshdOf(), 'encrypted-1', { credentials: { type: 'key', username: sshdOf().username, privateKey: sshdOf().encryptedKey, passphrase: sshdOf().passphrase } }),
       );
-      expect(env.credentials).toMatchObject({ hasPassphrase: true, keyFingerprint: fingerprintOfFile(join(sshd.dir, 'user_key_enc.pub')) });
+      expect(env.credentials).toMatchObject({ hasPassphrase: true, keyFingerprint: fingerprintOfFile(join(sshdOf().dir, 'user_key_enc.pub')) });
       expect(await t.health.runNow(env.id)).toMatchObject({ health: 'healthy' });
     });
 
@@ -468,35 +462,35 @@ describe.each(testDatabases)('environments on $name', (database) => {
       const password = 'pbfleet-test-password-1';
       ensurePasswordUser(password);
       const whoami = { ...QUIET_SSH_CHECK, command: `test "$(id -un)" = ${PASSWORD_USER}` };
-      const env = await api.create(sshEnvironmentBody(sshd, 'password-1', { credentials: { type: 'password', username: PASSWORD_USER, password }, healthCheck: whoami }));
+      const env = await api.create(sshEnvironmentBody(sshdOf(), 'password-1', { credentials: { type: 'password', username: PASSWORD_USER, password }, healthCheck: whoami }));
       expect(env.credentials).toEqual({ type: 'password', username: PASSWORD_USER, hasPrivateKey: false, hasPassphrase: false, hasPassword: true, keyFingerprint: null });
       expect(await t.health.runNow(env.id)).toMatchObject({ health: 'healthy' });
-      const wrong = await api.create(sshEnvironmentBody(sshd, 'password-2', { credentials: { type: 'password', username: PASSWORD_USER, password: 'not-the-password' }, healthCheck: whoami }));
+      const wrong = await api.create(sshEnvironmentBody(sshdOf(), 'password-2', { credentials: { type: 'password', username: PASSWORD_USER, password: 'not-the-password' }, healthCheck: whoami }));
       expect(await t.health.runNow(wrong.id)).toMatchObject({ health: 'unhealthy', message: expect.stringMatching(/authentication failed/) });
       expect([await dumpDatabase(t), ...api.bodies].join('\n')).not.toContain(password);
     });
 
     it('system info over SSH: the host’s facts, nulls with reasons, and a clear refusal when the host is away', async () => {
-      const env = await api.create(sshEnvironmentBody(sshd, 'sysinfo-1', { runtime: { passivbotDir: '/nonexistent/passivbot', workDir: sshd.dir } }));
+      const env = await api.create(sshEnvironmentBody(sshdOf(), 'sysinfo-1', { runtime: { passivbotDir: '/nonexistent/passivbot', workDir: sshdOf().dir } }));
       expect((await api.get(`/environments/${env.id}/system-info`)).json()).toEqual({ environmentId: env.id, systemInfo: null });
       const res = await api.post(`/environments/${env.id}/system-info`, undefined, 'operator');
       expect(res.statusCode, res.body).toBe(200);
       const { systemInfo } = res.json<{ systemInfo: NonNullable<Environment['systemInfo']> }>();
-      // The sshd runs on this machine, so the facts are this machine's.
+      // The sshdOf() runs on this machine, so the facts are this machine's.
       expect(systemInfo.kernel).toEqual({ value: os.release() });
       expect(systemInfo.memory.value?.totalBytes).toBe(os.totalmem());
-      expect(systemInfo.disk.value?.path).toBe(sshd.dir);
+      expect(systemInfo.disk.value?.path).toBe(sshdOf().dir);
       expect(systemInfo.passivbotVersion).toEqual({ value: null, reason: 'passivbot dir /nonexistent/passivbot does not exist' });
       expect((await api.get(`/environments/${env.id}/system-info`)).json()).toEqual({ environmentId: env.id, systemInfo });
       expect((await api.environment(env.id)).systemInfo).toEqual(systemInfo);
 
-      await sshd.stop();
+      await sshdOf().stop();
       try {
         const away = await api.post(`/environments/${env.id}/system-info`, undefined, 'operator');
         expect(away.statusCode, away.body).toBe(409);
         expect(away.json<ErrorBody>().error.message).toMatch(/not collected: ssh to .*: connection (refused|closed|reset|lost)/);
       } finally {
-        await sshd.start();
+        await sshdOf().start();
       }
       // The last facts are kept.
       expect((await api.get(`/environments/${env.id}/system-info`)).json()).toEqual({ environmentId: env.id, systemInfo });

@@ -4,6 +4,7 @@ import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync
 import { connect, createServer, type AddressInfo, type Server, type Socket } from 'node:net';
 import { tmpdir, userInfo } from 'node:os';
 import { join } from 'node:path';
+import { afterAll, beforeAll } from 'vitest';
 
 export const SSHD = '/usr/sbin/sshd';
 export const PASSWORD_USER = 'pbfleet-test';
@@ -188,4 +189,22 @@ export async function startSshd(): Promise<TestSshd> {
     },
   };
   return sshd;
+}
+
+/**
+ * Starts one sshd for the enclosing describe block and stops it after; the returned getter
+ * gives the running instance inside tests.
+ */
+export function useSshd(): () => TestSshd {
+  let sshd: TestSshd | undefined;
+  beforeAll(async () => {
+    sshd = await startSshd();
+  });
+  afterAll(async () => {
+    await sshd?.close();
+  });
+  return () => {
+    if (!sshd) throw new Error('sshd is not running: call useSshd() inside a describe block');
+    return sshd;
+  };
 }
