@@ -6,7 +6,7 @@ import type { WebSocket } from 'ws';
 import { principalOf } from '../../http/auth.js';
 import { responses } from '../../http/schemas.js';
 import { ForbiddenError } from '../../lib/errors.js';
-import type { Hub } from './hub.js';
+import type { Hub, HubClient } from './hub.js';
 import { openSseStream } from './sse.js';
 import { topics as t } from './topics.js';
 import { originAllowed, webSocketTransport } from './transports.js';
@@ -23,7 +23,14 @@ interface ClientMessage {
 
 export const splitTopics = (text: string | undefined): string[] => (text ? text.split(',').map((s) => s.trim()).filter(Boolean) : []);
 
-export const hubRoutes: FastifyPluginAsyncTypebox<{ hub: Hub; allowOrigins: readonly string[] }> = async (app, { hub, allowOrigins }) => {
+export interface HubRoutesOptions {
+  hub: Hub;
+  allowOrigins: readonly string[];
+  /** Sends what a topic has before live messages (a bot's last log lines) to a new subscriber. */
+  backlog?: (client: HubClient, topic: string) => void;
+}
+
+export const hubRoutes: FastifyPluginAsyncTypebox<HubRoutesOptions> = async (app, { hub, allowOrigins, backlog }) => {
   const checkOrigin = async (request: FastifyRequest) => {
     if (!originAllowed(request.headers.origin, request.headers.host, allowOrigins)) {
       throw new ForbiddenError(`origin ${request.headers.origin ?? ''} is not in allowOrigins`);
@@ -34,6 +41,7 @@ export const hubRoutes: FastifyPluginAsyncTypebox<{ hub: Hub; allowOrigins: read
     const client = hub.attach(principalOf(request), webSocketTransport(socket));
     const { accepted, rejected } = hub.subscribe(client, initial);
     hub.send(client, 'welcome', { clientId: client.id, user: client.principal.username, role: client.principal.role, topics: accepted, rejected });
+    for (const topic of accepted) backlog?.(client, topic);
     socket.on('message', (data, isBinary) => {
       let message: ClientMessage;
       try {
@@ -45,7 +53,13 @@ export const hubRoutes: FastifyPluginAsyncTypebox<{ hub: Hub; allowOrigins: read
       }
       const list = Array.isArray(message.topics) ? message.topics.filter((x): x is string => typeof x === 'string').slice(0, 500) : [];
       if (message.type === 'ping') hub.send(client, 'pong', {});
-      else if (message.type === 'subscribe') hub.send(client, 'subscribed', hub.subscribe(client, list));
+      else if (message.type === 'subscribe') {
+        const already = new Set(client.topics);
+        const result = hub.subscribe(client, list);
+        hub.send(client, 'subscribed', result);
+        // Only a new subscription gets the backlog: a repeated one would duplicate lines.
+        for (const topic of result.accepted) if (!already.has(topic)) backlog?.(client, topic);
+      }
       else if (message.type === 'unsubscribe') {
         hub.unsubscribe(client, list);
         hub.send(client, 'unsubscribed', { topics: list });

@@ -14,11 +14,31 @@ export interface Publisher {
   publish(topic: string, type: string, payload: unknown): void;
 }
 
+/**
+ * A serialised message shared by every subscriber: each wire form is encoded once, however
+ * many clients get it (a flooding bot's log batch goes to a hundred viewers).
+ */
+export class Frame {
+  private utf8Bytes: Buffer | undefined;
+  private sseBytes: Buffer | undefined;
+
+  constructor(readonly text: string) {}
+
+  utf8(): Buffer {
+    return (this.utf8Bytes ??= Buffer.from(this.text, 'utf8'));
+  }
+
+  sse(): Buffer {
+    return (this.sseBytes ??= Buffer.from(`data: ${this.text}\n\n`, 'utf8'));
+  }
+}
+
 /** A connected peer, whatever the transport (WebSocket, SSE). */
 export interface Transport {
   /** Bytes accepted for sending but not yet written to the network. */
   bufferedBytes(): number;
-  write(text: string): void;
+  /** `frame`, when given, is the same message pre-encoded and shared with other clients. */
+  write(text: string, frame?: Frame): void;
   /** Liveness probe, called every heartbeat; false means the peer is gone. */
   heartbeat(): boolean;
   close(code: number, reason: string): void;
@@ -40,6 +60,12 @@ export class HubClient {
   readonly topics = new Set<string>();
   skipped = 0;
   closed = false;
+  /**
+   * Per-client view of published messages (a log stream filtered by text or level): returns
+   * the payload to send, or undefined to send nothing. Clients without one share one
+   * serialisation.
+   */
+  filter: ((topic: string, type: string, payload: unknown) => unknown) | undefined;
   expiryTimer: NodeJS.Timeout | undefined;
 
   constructor(
@@ -115,8 +141,17 @@ export class Hub implements Publisher {
   publish(topic: string, type: string, payload: unknown): void {
     const subscribers = this.byTopic.get(topic);
     if (!subscribers || subscribers.size === 0) return;
-    const text = JSON.stringify({ type, topic, payload, ts: this.options.clock.now().toISOString() } satisfies HubMessage);
-    for (const client of subscribers) this.deliver(client, text);
+    const ts = this.options.clock.now().toISOString();
+    let shared: Frame | undefined;
+    for (const client of subscribers) {
+      if (client.filter) {
+        const own = client.filter(topic, type, payload);
+        if (own !== undefined) this.deliver(client, JSON.stringify({ type, topic, payload: own, ts } satisfies HubMessage));
+      } else {
+        shared ??= new Frame(JSON.stringify({ type, topic, payload, ts } satisfies HubMessage));
+        this.deliver(client, shared.text, shared);
+      }
+    }
   }
 
   /** Sends to one client (acks, pongs), under the same bound as published messages. */
@@ -171,7 +206,7 @@ export class Hub implements Publisher {
     client.transport.close(code, reason);
   }
 
-  private deliver(client: HubClient, text: string): void {
+  private deliver(client: HubClient, text: string, frame?: Frame): void {
     if (client.closed) return;
     if (client.transport.bufferedBytes() > this.options.maxBufferedBytes) {
       client.skipped += 1;
@@ -179,7 +214,7 @@ export class Hub implements Publisher {
       return;
     }
     if (client.skipped > 0) this.flushLag(client);
-    client.transport.write(text);
+    client.transport.write(text, frame);
   }
 
   private flushLag(client: HubClient): void {

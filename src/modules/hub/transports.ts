@@ -12,7 +12,8 @@ export function webSocketTransport(socket: WebSocket): Transport {
   });
   return {
     bufferedBytes: () => socket.bufferedAmount,
-    write: (text) => socket.send(text),
+    // A shared frame's bytes go out as a text frame without another UTF-8 encoding.
+    write: (text, frame) => (frame ? socket.send(frame.utf8(), { binary: false }) : socket.send(text)),
     heartbeat: () => {
       if (!alive) return false;
       alive = false;
@@ -31,8 +32,8 @@ export function webSocketTransport(socket: WebSocket): Transport {
 export function sseTransport(res: ServerResponse): Transport {
   return {
     bufferedBytes: () => res.writableLength,
-    write: (text) => {
-      res.write(`data: ${text}\n\n`);
+    write: (text, frame) => {
+      res.write(frame ? frame.sse() : `data: ${text}\n\n`);
     },
     heartbeat: () => {
       if (res.destroyed || res.writableEnded) return false;
