@@ -18,6 +18,9 @@ import { Loops } from './lib/loops.js';
 import { argon2Hasher, type PasswordHasher } from './lib/passwords.js';
 import { createSecretBox } from './lib/secret-box.js';
 import type { ServerSecrets } from './lib/secret-files.js';
+import { createAccountsRepo } from './modules/accounts/accounts.repo.js';
+import { accountsRoutes } from './modules/accounts/accounts.routes.js';
+import { createAccountsService } from './modules/accounts/accounts.service.js';
 import { createAuditRepo } from './modules/audit/audit.repo.js';
 import { auditRoutes } from './modules/audit/audit.routes.js';
 import { createAuditService } from './modules/audit/audit.service.js';
@@ -52,6 +55,26 @@ import { createHealthRepo } from './modules/health/health.repo.js';
 import { healthRoutes } from './modules/health/health.routes.js';
 import { HealthScheduler } from './modules/health/health-scheduler.js';
 import { createHealthHistoryService } from './modules/health/health.service.js';
+import { createBotHosts } from './modules/instances/bot-hosts.js';
+import { instanceLogsRoutes, sendLogBacklog } from './modules/instances/instance-logs.routes.js';
+import { createInstancesRepo } from './modules/instances/instances.repo.js';
+import { instancesRoutes } from './modules/instances/instances.routes.js';
+import { createInstancesService, createInstanceStore, toPublic } from './modules/instances/instances.service.js';
+import { LogStreams } from './modules/instances/log-streams.js';
+import { botFiles } from './modules/instances/bot-layout.fns.js';
+import type { InstanceRecord } from './modules/instances/instances.types.js';
+import { Supervisor, type SupervisorPolicy } from './modules/instances/supervisor.js';
+import { NotFoundError } from './lib/errors.js';
+import { EmbeddedQueue, type JobQueue } from './modules/jobs/embedded-queue.js';
+import { DistributedQueue } from './modules/jobs/distributed-queue.js';
+import { LOCAL_ENVIRONMENT_ID } from './modules/environments/environments.types.js';
+import { JobExecutor } from './modules/jobs/job-executor.js';
+import { JobOutput } from './modules/jobs/job-output.js';
+import { createJobStore } from './modules/jobs/job-store.js';
+import { createJobsRepo } from './modules/jobs/jobs.repo.js';
+import { jobsRoutes } from './modules/jobs/jobs.routes.js';
+import { createJobsService } from './modules/jobs/jobs.service.js';
+import type { LogSink } from './modules/instances/bot-host.js';
 
 export interface AppDeps {
   config: AppConfig;
@@ -79,6 +102,8 @@ export const LOG_REDACT = [
   '*.secret',
   '*.privateKey',
   '*.passphrase',
+  // An exchange account's private_key (its secret and passphrase are covered above). Not `*.key`: too many harmless things are called key.
+  '*.private_key',
 ];
 
 /** Builds the whole application from its dependencies. Listening is server.ts's job. */
@@ -128,6 +153,16 @@ export async function buildApp(deps: AppDeps) {
   auth.onRevocation((revocation) => hub.revoke(revocation));
   const users = createUsersService({ db: database.db, usersRepo, audit, auth, hasher, clock });
   const settings = createSettingsService({ db: database.db, settingsRepo: createSettingsRepo(database.db), secretBox, audit, clock });
+  // Exchange accounts: the api-keys.json entries, sealed at rest.
+  const accounts = createAccountsService({
+    repo: createAccountsRepo(database.db),
+    secretBox,
+    audit,
+    clock,
+    onListenerError: (err, event) => app.log.error({ err, account: event.name }, 'account change listener failed'),
+  });
+
+  const instancesRepo = createInstancesRepo(database.db);
 
   // The fleet: environments reached over SSH (or this machine), their operations and facts.
   const environments = createEnvironmentsService({
@@ -138,8 +173,8 @@ export async function buildApp(deps: AppDeps) {
     publisher: hub,
     clock,
     dataDir: config.dataDir,
-    // Bot instances arrive with the instances feature; until then no environment has any.
-    countInstances: async () => 0,
+    countInstances: (id) => instancesRepo.countByEnvironment(id),
+    deleteInstances: (id, actor) => instances.removeAllOn(id, actor),
   });
   const sshPool = new SshPool({
     maxChannelsPerHost: config.ssh.maxChannelsPerHost,
@@ -215,6 +250,128 @@ export async function buildApp(deps: AppDeps) {
     serverVersion: VERSION,
   });
 
+  // Bots: a supervisor runs them on any environment; one log reader per bot feeds the hub.
+  const store = createInstanceStore({ repo: instancesRepo, publisher: hub, clock });
+  const logs = new LogStreams({ publisher: hub, clock, onReady: (id) => supervisor.onReady(id) });
+  const jobOutput = new JobOutput(hub);
+  // Bot logs and job output come through the same followers; each reader ignores ids it does not know.
+  const sink: LogSink = {
+    data: (id, chunk, offset) => {
+      logs.data(id, chunk, offset);
+      jobOutput.data(id, chunk);
+    },
+    reset: (id) => {
+      logs.reset(id);
+      jobOutput.reset(id);
+    },
+  };
+  const botHosts = createBotHosts({
+    getRecord: (id) => environments.getRecord(id),
+    sshTarget: (record) => environments.sshTarget(record),
+    pool: sshPool,
+    localRunner: (id) => localRunner(id, config.ssh.commandTimeoutMs),
+    sink,
+    commandTimeoutMs: config.ssh.commandTimeoutMs,
+  });
+  environments.observe(botHosts.observer);
+  const supervisor: Supervisor = new Supervisor({
+    store,
+    hostFor: (id) => botHosts.hostFor(id),
+    logs,
+    apiKeysFor: (names) => accounts.apiKeysFor(names),
+    policy: async () => (await settings.view(['instances'])).instances as unknown as SupervisorPolicy,
+    onError: (instance, reason) => {
+      store.notify('instance_error', toPublic(instance));
+      void audit
+        .record({ type: 'error', level: 'error', action: 'instance_error', message: `bot ${instance.name} stopped restarting: ${reason}`, environmentId: instance.environmentId, details: { instanceId: instance.id, instance: instance.name } })
+        .catch((err: unknown) => app.log.error({ err }, 'audit of a bot error failed'));
+    },
+    clock,
+    log: app.log,
+    timing: {
+      backoffBaseMs: config.supervisor.restartBackoffMs,
+      backoffMaxMs: config.supervisor.maxRestartBackoffMs,
+      probeIntervalMs: config.supervisor.probeIntervalMs,
+      readyTimeoutMs: config.supervisor.readyTimeoutMs,
+      logRotateIntervalMs: config.supervisor.logRotateIntervalMs,
+    },
+  });
+  const layoutOf = async (id: string | InstanceRecord) => {
+    const record = typeof id === 'string' ? await instancesRepo.get(id) : id;
+    if (!record) throw new NotFoundError('instance', typeof id === 'string' ? id : id.id);
+    const host = await botHosts.hostFor(record.environmentId);
+    return { host, layout: await host.layout(record.id, record.runtime) };
+  };
+  const instances = createInstancesService({
+    db: database.db,
+    repo: instancesRepo,
+    store,
+    supervisor,
+    environments,
+    accounts,
+    removeFiles: async (record) => {
+      const { host, layout } = await layoutOf(record);
+      await host.removeFiles(layout);
+    },
+    logs,
+    audit,
+    clock,
+  });
+  // A changed or removed account reaches every host whose bots use it.
+  accounts.onChange((event) => {
+    void (async () => {
+      const names = [event.name, ...(event.previousName ? [event.previousName] : [])];
+      const environmentIds = new Set((await Promise.all(names.map((n) => instancesRepo.environmentsUsingAccount(n)))).flat());
+      for (const environmentId of environmentIds) await supervisor.syncApiKeys(environmentId);
+    })().catch((err: unknown) => app.log.warn({ err, account: event.name }, 'api-keys.json not rewritten on every host'));
+  });
+  // Deploy writes each host's api-keys.json and the files of its stopped bots (a running bot
+  // keeps the files it started with until it is restarted).
+  operations.registerDeployFiles(async (record) => {
+    const onHost = await instancesRepo.byEnvironment(record.id);
+    if (onHost.length === 0) return [];
+    const host = await botHosts.hostFor(record.id);
+    const keys = await accounts.apiKeysFor([...new Set(onHost.map((i) => i.account))]);
+    const files = [{ path: (await host.layout(onHost[0]!.id, onHost[0]!.runtime)).apiKeys, content: `${JSON.stringify(keys, null, 2)}\n`, mode: 0o600 }];
+    for (const instance of onHost.filter((i) => !supervisor.isRunning(i.id))) files.push(...botFiles(instance.config, await host.layout(instance.id, instance.runtime)));
+    return files;
+  });
+  // Backtests and optimizations: a queue in the database, run by this process on any environment.
+  const jobsRepo = createJobsRepo(database.db);
+  const jobStore = createJobStore({ repo: jobsRepo, publisher: hub, clock });
+  const distributed = Boolean(config.redis.url);
+  // Workers bring their own slots (a job larger than a worker runs there alone).
+  const capacityOf = (environmentId: string) => (distributed && environmentId === LOCAL_ENVIRONMENT_ID ? 1024 : (config.jobs.environmentSlots[environmentId] ?? config.jobs.slots));
+  const executor = new JobExecutor({
+    hostFor: (id) => botHosts.hostFor(id),
+    output: jobOutput,
+    resultsRoot: `${config.dataDir}/jobs`,
+    stopTimeoutMs: config.jobs.cancelTimeoutMs,
+    probeIntervalMs: Math.min(1000, config.supervisor.probeIntervalMs),
+    unreachableLimitMs: 600_000,
+  });
+  // With redis.url, jobs for `local` go to `pbfleet worker`s through BullMQ; SSH environments stay here.
+  const embeddedQueue = new EmbeddedQueue({ repo: jobsRepo, store: jobStore, executor, capacityOf, clock, log: app.log, ...(distributed && { handles: (id: string) => id !== LOCAL_ENVIRONMENT_ID }) });
+  const jobQueue: JobQueue = distributed
+    ? new DistributedQueue({ url: config.redis.url, prefix: config.redis.prefix, repo: jobsRepo, store: jobStore, embedded: embeddedQueue, resultsRoot: `${config.dataDir}/jobs`, publisher: hub, clock, log: app.log })
+    : embeddedQueue;
+  const jobs = createJobsService({ repo: jobsRepo, store: jobStore, queue: jobQueue, environments, capacityOf, audit, clock });
+  const jobLogTail = async (id: string, count: number): Promise<string[]> => {
+    const live = jobOutput.backlog(id);
+    if (live) return count === 0 ? [] : live.slice(-count);
+    const job = await jobs.record(id);
+    if (!job.logPath || count === 0) return [];
+    const host = await botHosts.hostFor(job.environmentId);
+    const text = (await host.readFile(job.logPath).catch(() => Buffer.alloc(0))).toString('utf8');
+    return text.split(/\r?\n/).filter(Boolean).slice(-count);
+  };
+  const flushSummaries = async () => {
+    for (const { instanceId, summary, offset } of logs.takeDirty()) {
+      const record = await instancesRepo.update(instanceId, { summary, logOffset: offset }, clock.now().toISOString());
+      if (record) store.notify('instance_summary', { id: instanceId, summary, status: record.status });
+    }
+  };
+
   const routeRules: RouteRule[] = [];
   registerErrorHandling(app);
   registerRequestLog(app);
@@ -257,8 +414,24 @@ export async function buildApp(deps: AppDeps) {
   await api.register(usersRoutes, { prefix: API, users, cache: listCache });
   await api.register(auditRoutes, { prefix: API, audit, cache: listCache });
   await api.register(settingsRoutes, { prefix: API, settings });
-  await api.register(hubRoutes, { hub, allowOrigins: config.allowOrigins });
+  await api.register(hubRoutes, { hub, allowOrigins: config.allowOrigins, backlog: (client, topic) => sendLogBacklog(hub, logs, client, topic) });
   await api.register(environmentsRoutes, { prefix: API, environments, operations, audit, refreshSystemInfo });
+  await api.register(accountsRoutes, { prefix: API, accounts });
+  await api.register(instancesRoutes, { prefix: API, instances });
+  await api.register(jobsRoutes, { prefix: API, jobs, hub, logTail: jobLogTail });
+  await api.register(instanceLogsRoutes, {
+    prefix: API,
+    hub,
+    logs,
+    instances,
+    openLog: async (id) => {
+      const { host, layout } = await layoutOf(id);
+      return host.download(layout).catch((error: unknown) => {
+        if ((error as NodeJS.ErrnoException).code === 'ENOENT') throw new NotFoundError('log of instance', id);
+        throw error;
+      });
+    },
+  });
   await api.register(vpsRoutes, { prefix: API, environments, operations });
   await api.register(healthRoutes, { prefix: API, history: createHealthHistoryService({ healthRepo, clock }), exists: (id) => environments.exists(id), stats: () => ({ scheduler: health.stats(), recorder: { ...recorder.stats() } }) });
 
@@ -266,6 +439,9 @@ export async function buildApp(deps: AppDeps) {
   app.addHook('onReady', async () => {
     await environments.ensureLocal();
     await operations.recoverInterrupted();
+    await supervisor.recover();
+    await jobQueue.start();
+    loops.every('instance-summaries', 2000, flushSummaries);
     for (const record of await environments.all()) follow(record);
     health.start();
     recorder.start();
@@ -285,6 +461,11 @@ export async function buildApp(deps: AppDeps) {
     hub.closeAll(CLOSE.goingAway, 'server shutting down');
     health.stop();
     await operations.drain();
+    // Bots keep running; the next start adopts them and resumes their logs where this stops.
+    supervisor.shutdown();
+    await jobQueue.stop();
+    await flushSummaries().catch((err: unknown) => app.log.warn({ err }, 'bot summaries not saved'));
+    botHosts.closeAll();
     await recorder.stop();
     sshPool.closeAll();
   });
@@ -301,5 +482,5 @@ export async function buildApp(deps: AppDeps) {
     await Promise.all(Array.from({ length: 4 }, worker));
   }
 
-  return { app, hub, routeRules, sshPool, health, recorder, services: { audit, auth, users, settings, environments, operations } };
+  return { app, hub, routeRules, sshPool, health, recorder, services: { audit, auth, users, settings, accounts, environments, operations, instances, supervisor, logs, jobs, jobQueue } };
 }

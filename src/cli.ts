@@ -3,7 +3,9 @@
 // more. `npm start` uses the same flag.
 import { rotateMasterKey } from './modules/secrets/rotate-key.js';
 import { parseArgs } from 'node:util';
-import { ConfigError } from './config/config.js';
+import { cpus, hostname } from 'node:os';
+import { resolve } from 'node:path';
+import { ConfigError, loadConfig } from './config/config.js';
 import { boot, type Booted } from './boot.js';
 import { MigrationError } from './db/database.js';
 import { systemClock } from './lib/clock.js';
@@ -30,6 +32,9 @@ Usage:
                                                    set a new password and end the user's sessions
   pbfleet secrets rotate-key                       re-encrypt every stored secret under a new master key
                                                    (stop the server first)
+  pbfleet worker --passivbot-dir D [--python P] [--kind v7|cli] [--slots N] [--name W] [--work-dir D]
+                                                   run backtests and optimizations from the Redis queue
+                                                   (redis.url / PBFLEET_REDIS_URL must be set)
   pbfleet --version
 
 Configuration: config.yaml or PBFLEET_CONFIG, and PBFLEET_* environment variables (see README).
@@ -115,8 +120,8 @@ async function rotateKeyCommand(): Promise<void> {
       keyFromConfig: Boolean(config.secrets.masterKey),
     });
     const audit = createAuditService({ auditRepo: createAuditRepo(database.db), publisher: { publish: () => undefined }, clock: systemClock, retentionDays: config.audit.retentionDays });
-    await audit.record({ type: 'system', level: 'warning', action: 'master_key_rotate', message: `master key rotated to ${result.keyId}: ${result.settings} setting(s), ${result.environments} environment(s) re-encrypted`, actor: CLI_ACTOR });
-    process.stdout.write(`re-encrypted ${result.settings} secret setting(s) and the credentials of ${result.environments} environment(s) under key ${result.keyId}\n`);
+    await audit.record({ type: 'system', level: 'warning', action: 'master_key_rotate', message: `master key rotated to ${result.keyId}: ${result.settings} setting(s), ${result.environments} environment(s), ${result.accounts} exchange account(s) re-encrypted`, actor: CLI_ACTOR });
+    process.stdout.write(`re-encrypted ${result.settings} secret setting(s), the credentials of ${result.environments} environment(s) and ${result.accounts} exchange account(s) under key ${result.keyId}\n`);
     if (result.newKeyHex) {
       process.stdout.write(`the master key comes from your configuration: set PBFLEET_MASTER_KEY (secrets.masterKey) to\n${result.newKeyHex}\nbefore starting the server again\n`);
     }
@@ -125,12 +130,58 @@ async function rotateKeyCommand(): Promise<void> {
   }
 }
 
+async function workerCommand(args: string[]): Promise<void> {
+  const { values } = parseArgs({
+    args,
+    options: {
+      'passivbot-dir': { type: 'string' },
+      python: { type: 'string', default: 'python3' },
+      kind: { type: 'string', default: 'v7' },
+      slots: { type: 'string', default: String(cpus().length) },
+      name: { type: 'string', default: `${hostname()}-${process.pid}` },
+      'work-dir': { type: 'string' },
+      'lock-ms': { type: 'string', default: '30000' },
+    },
+  });
+  const config = loadConfig();
+  if (!config.redis.url) throw new UsageError('worker: set redis.url (PBFLEET_REDIS_URL): workers take jobs from Redis');
+  const passivbotDir = values['passivbot-dir'];
+  if (!passivbotDir) throw new UsageError('worker: --passivbot-dir is required');
+  const slots = Number(values.slots);
+  const lockMs = Number(values['lock-ms']);
+  if (!Number.isInteger(slots) || slots < 1 || slots > 1024) throw new UsageError('--slots: must be an integer 1-1024');
+  if (!Number.isInteger(lockMs) || lockMs < 1000) throw new UsageError('--lock-ms: must be an integer >= 1000');
+  if (values.kind !== 'v7' && values.kind !== 'cli') throw new UsageError('--kind: must be v7 or cli');
+  const { startJobWorker } = await import('./modules/jobs/job-worker.js');
+  const log = (level: string) => (obj: object, msg: string) => process.stdout.write(`${JSON.stringify({ level, time: Date.now(), ...obj, msg })}\n`);
+  const worker = await startJobWorker({
+    url: config.redis.url,
+    prefix: config.redis.prefix,
+    name: values.name,
+    slots,
+    lockMs,
+    stopTimeoutMs: config.jobs.cancelTimeoutMs,
+    runtime: { passivbotDir: resolve(passivbotDir), pythonPath: values.python, kind: values.kind, workDir: resolve(values['work-dir'] ?? `${config.dataDir}/worker`) },
+    log: { info: log('info'), error: log('error') },
+  });
+  log('info')({ name: values.name, slots }, 'worker ready');
+  await new Promise<void>((done) => {
+    const stop = () => {
+      log('info')({}, 'worker stopping: running jobs are cancelled');
+      void worker.close().finally(done);
+    };
+    process.once('SIGTERM', stop);
+    process.once('SIGINT', stop);
+  });
+}
+
 async function main(argv: string[]): Promise<void> {
   const [command = 'serve', ...rest] = argv;
   if (command === '--version' || command === '-v') return void process.stdout.write(`${VERSION}\n`);
   if (command === '--help' || command === '-h' || command === 'help') return void process.stdout.write(USAGE);
   if (command === 'serve') return startServer();
   if (command === 'users') return usersCommand(rest);
+  if (command === 'worker') return workerCommand(rest);
   if (command === 'secrets' && rest[0] === 'rotate-key' && rest.length === 1) return rotateKeyCommand();
   if (command === 'secrets') throw new UsageError('secrets: expected rotate-key');
   throw new UsageError(`unknown command: ${command}`);

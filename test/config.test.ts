@@ -110,6 +110,9 @@ describe('loadConfig: defaults and sources', () => {
       PBFLEET_LOG_LEVEL: 'warn',
       PBFLEET_ALLOW_ORIGINS: 'https://a.example.com, https://b.example.com',
       PBFLEET_AUDIT_RETENTION_DAYS: '7',
+      PBFLEET_REDIS_URL: 'redis://127.0.0.1:6379/2',
+      PBFLEET_REDIS_PREFIX: 'fleet-a',
+      PBFLEET_JOB_SLOTS: '6',
     };
     // The test must list every variable the loader knows, so a new one cannot go untested.
     expect(Object.keys(env).sort()).toEqual(Object.keys(ENV_KEYS).sort());
@@ -129,6 +132,9 @@ describe('loadConfig: defaults and sources', () => {
       'log.level': 'warn',
       allowOrigins: ['https://a.example.com', 'https://b.example.com'],
       'audit.retentionDays': 7,
+      'redis.url': 'redis://127.0.0.1:6379/2',
+      'redis.prefix': 'fleet-a',
+      'jobs.slots': 6,
     };
     for (const [path, value] of Object.entries(expected)) expect(at(config, path), path).toEqual(value);
   });

@@ -284,7 +284,7 @@ describe.each(testDatabases)('environment operations on $name', (database) => {
       } finally {
         spy.detach();
       }
-      for (const dir of ['bots', 'logs', 'jobs', 'run']) expect(statSync(join(workDir, dir)).isDirectory()).toBe(true);
+      for (const dir of ['instances', 'logs', 'jobs', 'run']) expect(statSync(join(workDir, dir)).isDirectory()).toBe(true);
       const manifest = JSON.parse(readFileSync(join(workDir, 'pbfleet-host.json'), 'utf8')) as Record<string, unknown>;
       expect(manifest).toMatchObject({ environmentId: env.id, name: 'ssh-deploy', managedBy: 'pbfleet' });
       const { systemInfo } = await api.environment(env.id);
@@ -292,10 +292,10 @@ describe.each(testDatabases)('environment operations on $name', (database) => {
       expect(systemInfo?.passivbotVersion).toEqual({ value: { version: '7.8.4', commit, kind: 'v7' } });
 
       // Idempotent: what is there stays, the manifest is rewritten.
-      writeFileSync(join(workDir, 'bots', 'keep-me'), 'a bot lives here');
+      writeFileSync(join(workDir, 'instances', 'keep-me'), 'a bot lives here');
       const again = await run(`/vps/deploy/${env.id}`);
       expect(again.status, again.error ?? '').toBe('succeeded');
-      expect(readFileSync(join(workDir, 'bots', 'keep-me'), 'utf8')).toBe('a bot lives here');
+      expect(readFileSync(join(workDir, 'instances', 'keep-me'), 'utf8')).toBe('a bot lives here');
       expect(JSON.parse(readFileSync(join(workDir, 'pbfleet-host.json'), 'utf8'))).toMatchObject({ environmentId: env.id });
       expect((await auditEntries(t, env.id)).filter((e) => e.action === 'deploy').map((e) => e.level)).toEqual(['info', 'success', 'info', 'success']);
     });

@@ -1,7 +1,9 @@
 import type { InjectOptions, LightMyRequestResponse } from 'fastify';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { Account } from '../src/modules/accounts/accounts.types.js';
 import { SYSTEM_ACTOR } from '../src/modules/auth/auth.types.js';
 import type { Environment } from '../src/modules/environments/environments.types.js';
+import type { Job } from '../src/modules/jobs/jobs.types.js';
 import type { SettingsGroup } from '../src/modules/settings/settings.registry.js';
 import { createTestApp, login, PASSWORD, type TestApp } from './helpers/app.js';
 import { testDatabases } from './helpers/databases.js';
@@ -71,8 +73,12 @@ const collected = await (async () => {
   }
 })();
 
-/** `record`: an object of free keys (headers, metadata), attacked as a whole. */
-type Kind = 'string' | 'enum' | 'integer' | 'number' | 'boolean' | 'record';
+/**
+ * `record`: an object of free keys (headers, metadata), attacked as a whole; `array`: a list (bot ids),
+ * likewise; `unknown`: any JSON value is valid to the schema (optimize.limits), so only the route's own
+ * checks can refuse one (see Case.refuses).
+ */
+type Kind = 'string' | 'enum' | 'integer' | 'number' | 'boolean' | 'record' | 'array' | 'unknown';
 interface Field {
   path: string[];
   name: string;
@@ -89,6 +95,8 @@ function kindOf(schema: JsonSchema): Kind {
   if (schema.enum) return 'enum';
   if (schema.type === 'integer' || schema.type === 'number' || schema.type === 'boolean') return schema.type;
   if (schema.type === 'object' && !schema.properties) return 'record';
+  if (schema.type === 'array') return 'array';
+  if (schema.type === undefined && !schema.properties && !schema.anyOf) return 'unknown';
   throw new Error(`no test values for schema ${JSON.stringify(schema)}`);
 }
 
@@ -143,6 +151,14 @@ interface Ctx {
   victimId: string;
   /** Environments the environment routes work on, and the host key one of them presented. */
   env: { victim: string; restart: string; upgrade: string; hostKey: string; presented: string };
+  /** The exchange account the account update route works on (hyperliquid). */
+  accountVictim: string;
+  /** A stopped bot the instance update and bulk routes work on. */
+  instanceVictim: string;
+  /** A queued job (the dispatcher is stopped in this app) the priority route works on. */
+  jobVictim: string;
+  /** A completed backtest an optimization can be seeded from. */
+  seedJob: string;
   changerToken: string;
   changerPassword: string;
   n: number;
@@ -155,16 +171,22 @@ interface Case {
   body: (ctx: Ctx) => Record<string, unknown>;
   /** Hostile-looking values this route must accept, by field. */
   accepts?: Record<string, string[]>;
+  /** Values the route's own checks must refuse (400 naming the field or a part of it), for fields whose schema takes anything. */
+  refuses?: Record<string, unknown[]>;
   /** Keeps ctx in step after any accepted request (a changed password). */
   onAccepted?: (ctx: Ctx, sent: Record<string, unknown>) => void;
   /** Called after a 2xx for a hostile value: the value must have been stored verbatim. */
   verify?: (ctx: Ctx, field: Field, value: string, res: LightMyRequestResponse, sent: Record<string, unknown>) => Promise<void>;
 }
 
-type Table = 'users' | 'sessions' | 'api_tokens' | 'settings' | 'environments';
+type Table = 'users' | 'sessions' | 'api_tokens' | 'settings' | 'environments' | 'exchange_accounts' | 'instances' | 'instance_config_versions' | 'jobs';
 const ALL_TABLES = ['users', 'sessions', 'api_tokens', 'settings'] as const;
 // Not `operations`: an accepted restart or upgrade finishes in the background, at any moment.
 const ENV_TABLES = [...ALL_TABLES, 'environments'] as const;
+const ACCOUNT_TABLES = [...ALL_TABLES, 'exchange_accounts'] as const;
+const INSTANCE_TABLES = [...ALL_TABLES, 'instances', 'instance_config_versions'] as const;
+// The job dispatcher is stopped in this app: an accepted run stays queued, nothing changes in the background.
+const JOB_TABLES = [...ALL_TABLES, 'jobs'] as const;
 const admin = (ctx: Ctx) => ctx.t.auth('admin');
 
 async function canLogIn(ctx: Ctx, username: string, password: string) {
@@ -226,6 +248,48 @@ async function verifyEnvironment(ctx: Ctx, field: Field, value: string, res: Lig
   expect(valueAt(res.json(), field.path)).toBe(value);
   const again = await ctx.t.app.inject({ method: 'GET', url: `${API}/environments/${id}`, headers: ctx.t.auth('viewer') });
   expect(valueAt(again.json(), field.path)).toBe(value);
+}
+
+/** A small config the checks accept; the overrides give it dates, coins and the optimizer's settings. */
+const JOB_CONFIG = { live: { leverage: 10 }, backtest: { exchanges: ['binance'] } };
+const BACKTEST_OVERRIDES = { start_date: '2024-01-01', end_date: '2024-02-01', exchanges: ['bybit'], symbols: ['BTC', 'ETH'], starting_balance: 1000 };
+/** Every field present (so each is attacked inside a valid body), the seed too (its jobId is required). */
+const optimizeOverrides = (ctx: Ctx) => ({
+  ...BACKTEST_OVERRIDES,
+  iters: 100,
+  n_cpus: 1,
+  population_size: 10,
+  bounds: { long_n_positions: [1, 5] },
+  scoring: ['adg', 'sharpe_ratio'],
+  limits: [{ metric: 'drawdown_worst', penalize_if: 'greater_than', value: 0.5 }],
+  seed: { jobId: ctx.seedJob, entry: 'best' },
+});
+/** Names are free text: these must be accepted and stored verbatim. */
+const JOB_NAMES = ["Robert'); DROP TABLE jobs; --", 'btc/eth 50% "best" <run> & $(id)', "100%_done\\ ' OR ''='"];
+
+/** An accepted run keeps its name verbatim, and a search for that name finds it literally. */
+async function verifyJob(ctx: Ctx, field: Field, value: string, res: LightMyRequestResponse): Promise<void> {
+  if (field.name !== 'name') throw new Error(`unexpected 2xx for ${field.name}=${JSON.stringify(value).slice(0, 80)}`);
+  const job = res.json<Job>();
+  expect(job).toMatchObject({ name: value, status: 'queued' });
+  const again = await ctx.t.app.inject({ method: 'GET', url: `${API}/jobs/${job.id}`, headers: ctx.t.auth('viewer') });
+  expect(again.json<Job>().name).toBe(value);
+  const found = await ctx.t.app.inject({ method: 'GET', url: `${API}/jobs?limit=500&q=${encodeURIComponent(value)}`, headers: ctx.t.auth('viewer') });
+  const names = found.json<{ jobs: Job[] }>().jobs.map((j) => j.name.toLowerCase());
+  expect(names.length).toBeGreaterThan(0);
+  expect(names.filter((n) => !n.includes(value.toLowerCase())), `q=${value} matched more than the literal text`).toEqual([]);
+  expect(found.json<{ jobs: Job[] }>().jobs.map((j) => j.id)).toContain(job.id);
+}
+
+const ACCOUNT_SECRETS = ['key', 'secret', 'passphrase', 'wallet_address', 'private_key'];
+
+/** An accepted secret is stored verbatim (as the supervisor reads it back) and never echoed. */
+async function verifyAccount(ctx: Ctx, field: Field, value: string, res: LightMyRequestResponse): Promise<void> {
+  if (!ACCOUNT_SECRETS.includes(field.name)) throw new Error(`unexpected 2xx for ${field.name}=${JSON.stringify(value).slice(0, 80)}`);
+  const { name } = res.json<Account>();
+  const entry = (await ctx.t.services.accounts.apiKeysFor([name]))[name] as Record<string, unknown> | undefined;
+  expect(entry?.[field.name]).toBe(value);
+  expect(res.body).not.toContain(JSON.stringify(value).slice(1, -1));
 }
 
 const CASES: Record<string, Case> = {
@@ -344,6 +408,63 @@ const CASES: Record<string, Case> = {
     body: () => ({ name: 'hostile-victim', ...environmentBody() }),
     verify: verifyEnvironment,
   },
+  [`POST ${API}/accounts`]: {
+    tables: ACCOUNT_TABLES,
+    headers: admin,
+    body: (ctx) => ({ name: `hostile-account-${ctx.n++}`, exchange: 'bitget', key: 'bg-key', secret: 'bg-secret', passphrase: 'bg-passphrase' }),
+    verify: verifyAccount,
+  },
+  [`PUT ${API}/accounts/{id}`]: {
+    tables: ACCOUNT_TABLES,
+    url: (ctx) => `${API}/accounts/${ctx.accountVictim}`,
+    headers: admin,
+    body: () => ({ name: 'hostile-account-victim', exchange: 'hyperliquid', wallet_address: '0xwallet', private_key: '0xprivate', is_vault: true }),
+    verify: verifyAccount,
+  },
+  [`POST ${API}/instances`]: {
+    tables: INSTANCE_TABLES,
+    headers: (ctx) => ctx.t.auth('operator'),
+    body: (ctx) => ({ name: `hostile-bot-${ctx.n++}`, environmentId: 'local', account: 'hostile-bybit', config: { live: { leverage: 10 } }, runtime: 'v7' }),
+  },
+  [`PUT ${API}/instances/{id}`]: {
+    tables: INSTANCE_TABLES,
+    url: (ctx) => `${API}/instances/${ctx.instanceVictim}`,
+    headers: (ctx) => ctx.t.auth('operator'),
+    // A config that differs every time, so each accepted update is a new version carrying its note.
+    body: (ctx) => ({ name: 'hostile-bot-victim', environmentId: 'local', account: 'hostile-bybit', config: { live: { leverage: 10 }, bot: { long: { n_positions: ctx.n++ } } }, runtime: 'v7', note: 'a note' }),
+    async verify(ctx, field, value) {
+      expect(field.name).toBe('note');
+      const versions = await ctx.t.app.inject({ method: 'GET', url: `${API}/instances/${ctx.instanceVictim}/config/versions`, headers: ctx.t.auth('viewer') });
+      expect(versions.json<{ versions: { note: string | null }[] }>().versions[0]?.note).toBe(value);
+    },
+  },
+  [`POST ${API}/instances/bulk`]: {
+    tables: INSTANCE_TABLES,
+    headers: (ctx) => ctx.t.auth('operator'),
+    body: (ctx) => ({ action: 'stop', ids: [ctx.instanceVictim] }),
+  },
+  [`POST ${API}/backtest/run`]: {
+    tables: JOB_TABLES,
+    headers: (ctx) => ctx.t.auth('operator'),
+    body: (ctx) => ({ config: JOB_CONFIG, environmentId: 'local', name: `hostile backtest ${ctx.n++}`, priority: 1, requeueOnInterrupt: false, overrides: BACKTEST_OVERRIDES }),
+    accepts: { name: JOB_NAMES },
+    verify: verifyJob,
+  },
+  [`POST ${API}/optimize/run`]: {
+    tables: JOB_TABLES,
+    headers: (ctx) => ctx.t.auth('operator'),
+    body: (ctx) => ({ config: JOB_CONFIG, environmentId: 'local', name: `hostile optimize ${ctx.n++}`, priority: -1, requeueOnInterrupt: true, overrides: optimizeOverrides(ctx) }),
+    accepts: { name: JOB_NAMES },
+    // optimize.limits: a list of limits, the older {name: number} object or a flags string; nothing else.
+    refuses: { 'overrides.limits': [12345, true, null, [{ value: 1 }], [{ metric: 'adg', value: 'high' }], { penalize_if_greater_than_x: 'x' }] },
+    verify: verifyJob,
+  },
+  [`POST ${API}/jobs/{id}/priority`]: {
+    tables: JOB_TABLES,
+    url: (ctx) => `${API}/jobs/${ctx.jobVictim}/priority`,
+    headers: (ctx) => ctx.t.auth('operator'),
+    body: (ctx) => ({ priority: (ctx.n++ % 200) - 100 }),
+  },
   [`POST ${API}/environments/{id}/restart`]: {
     tables: ENV_TABLES,
     url: (ctx) => `${API}/environments/${ctx.env.restart}/restart`,
@@ -365,7 +486,7 @@ const CASES: Record<string, Case> = {
 };
 
 /** Body routes whose fields are all non-text: nothing for the string attacks to aim at. */
-const WITHOUT_TEXT_FIELDS = [`POST ${API}/environments/{id}/restart`];
+const WITHOUT_TEXT_FIELDS = [`POST ${API}/environments/{id}/restart`, `POST ${API}/jobs/{id}/priority`];
 
 // ---------------------------------------------------------------------------------------------
 
@@ -394,10 +515,14 @@ function wrongTypes(field: Field): unknown[] {
       ? [12345, true, ['x'], { x: 'y' }]
       : field.kind === 'record'
         ? ['x', 12345, true, ['x']]
+        : field.kind === 'array'
+        ? ['x', 12345, true, { x: 'y' }]
         : field.kind === 'boolean'
         ? ['true', 1, 'yes', [true]]
+        : field.kind === 'unknown'
+        ? []
         : ['5', '1e2', true, [5], { n: 5 }];
-  if (!field.nullable) values.push(null);
+  if (!field.nullable && field.kind !== 'unknown') values.push(null);
   if (field.kind === 'integer') values.push(1.5);
   return values;
 }
@@ -474,6 +599,40 @@ describe.each(testDatabases)('hostile input on $name', (database) => {
     const presented = generateKey().fingerprint;
     await envs.onHostKey({ id: hostKey.id, kind: 'mismatch', fingerprint: presented, expected: SOME_FINGERPRINT });
     ctx.env = { victim: victim.id, restart: restart.id, upgrade: upgrade.id, hostKey: hostKey.id, presented };
+    const account = await t.services.accounts.create({ name: 'hostile-account-victim', exchange: 'hyperliquid', wallet_address: '0xwallet', private_key: '0xprivate' }, SYSTEM_ACTOR);
+    ctx.accountVictim = account.id;
+    await t.services.accounts.create({ name: 'hostile-bybit', exchange: 'bybit', key: 'k', secret: 's' }, SYSTEM_ACTOR);
+    const bot = await t.services.instances.create({ name: 'hostile-bot-victim', environmentId: 'local', account: 'hostile-bybit', config: { live: { leverage: 10 } } }, SYSTEM_ACTOR);
+    ctx.instanceVictim = bot.id;
+    // Jobs: no dispatching here, so accepted runs stay queued and the jobs table changes only by the
+    // requests themselves (a job failing in the background would race the no-write checks).
+    await t.services.jobQueue.stop();
+    ctx.jobVictim = (await t.services.jobs.run('backtest', { config: JOB_CONFIG, name: 'hostile-job-victim' }, SYSTEM_ACTOR)).id;
+    // A finished backtest to seed optimizations from: written as the executor would leave it.
+    const at = new Date().toISOString();
+    ctx.seedJob = 'hostile-seed-backtest';
+    await t.database.db
+      .insertInto('jobs')
+      .values({
+        id: ctx.seedJob,
+        type: 'backtest',
+        name: 'hostile seed',
+        params: JSON.stringify({ config: JOB_CONFIG, overrides: {}, effective: JOB_CONFIG }),
+        environment_id: 'local',
+        status: 'completed',
+        priority: 0,
+        slots: 1,
+        progress: JSON.stringify({ fraction: 1, stage: 'complete', etaSeconds: 0 }),
+        requeue: 0,
+        attempts: 1,
+        runner: 'server',
+        result: JSON.stringify({ config: JOB_CONFIG, metrics: {} }),
+        requested_by: null,
+        created_at: at,
+        started_at: at,
+        finished_at: at,
+      })
+      .execute();
   });
   afterAll(async () => {
     await t?.close();
@@ -604,6 +763,18 @@ describe.each(testDatabases)('hostile input on $name', (database) => {
     for (const path of required) {
       const what = `${route.key} without ${path.join('.')}`;
       expectValidation(await send(json(JSON.stringify(deleteAt(c.body(ctx), path))), what, c.tables), what, path.join('.'));
+    }
+    for (const [name, values] of Object.entries(c.refuses ?? {})) {
+      const field = fields.find((f) => f.name === name);
+      expect(field, `${route.key}: refuses names an unknown field ${name}`).toBeDefined();
+      for (const value of values) {
+        const what = `${route.key} ${name}=${JSON.stringify(value)}`;
+        const res = await send(json(JSON.stringify(setAt(c.body(ctx), (field as Field).path, value))), what, c.tables);
+        expectValidation(res, what);
+        // The field itself, or the part of it that is wrong (overrides.limits[0].metric).
+        const named = res.json<ErrorBody>().error.details?.fields?.map((f) => f.field) ?? [];
+        expect(named.some((f) => f === name || f.startsWith(`${name}.`) || f.startsWith(`${name}[`)), `${what}: ${res.body.slice(0, 300)}`).toBe(true);
+      }
     }
   });
 

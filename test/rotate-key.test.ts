@@ -11,7 +11,10 @@ import { SYSTEM_ACTOR } from '../src/modules/auth/auth.types.js';
 import { rotateMasterKey } from '../src/modules/secrets/rotate-key.js';
 import { childEnv, runCli } from './helpers/process.js';
 
-/** Seeds a secret setting and an environment with a key and passphrase under the data dir's key. */
+const ACCOUNT_SECRETS = { key: 'okx-key-123', secret: 'okx-secret-456', passphrase: 'okx-phrase-789' };
+const ACCOUNT_ENTRY = { exchange: 'okx', ...ACCOUNT_SECRETS };
+
+/** Seeds a secret setting, an environment with a key and passphrase, and an exchange account under the data dir's key. */
 async function seed(dataDir: string, database: DatabaseHandle) {
   const config = loadConfig({ env: {}, cwd: dataDir, overrides: { dataDir, log: { level: 'silent' } } });
   const keyDir = mkdtempSync(join(tmpdir(), 'rotate-key-'));
@@ -24,6 +27,7 @@ async function seed(dataDir: string, database: DatabaseHandle) {
     { name: 'vps-1', target: { host: '127.0.0.1', port: 22 }, credentials: { type: 'key', username: 'trader', privateKey, passphrase: 'phrase one' } },
     SYSTEM_ACTOR,
   );
+  await built.services.accounts.create({ name: 'okx_01', exchange: 'okx', ...ACCOUNT_SECRETS }, SYSTEM_ACTOR);
   return { config, privateKey, environmentId: env.id };
 }
 
@@ -33,7 +37,8 @@ async function readBack(dataDir: string, database: DatabaseHandle, environmentId
   const built = await buildApp({ config, database, secrets: loadServerSecrets(config), logger: false });
   const setting = await built.services.settings.get('market', 'coinmarketcapApiKey');
   const target = built.services.environments.sshTarget(await built.services.environments.getRecord(environmentId));
-  return { setting, privateKey: target.privateKey, passphrase: target.passphrase };
+  const account = (await built.services.accounts.apiKeysFor(['okx_01'])).okx_01;
+  return { setting, privateKey: target.privateKey, passphrase: target.passphrase, account };
 }
 
 describe('master key rotation', () => {
@@ -56,15 +61,18 @@ describe('master key rotation', () => {
 
     const secrets = loadServerSecrets(config);
     const result = await rotateMasterKey({ db: database.db, dataDir, current: secrets.masterKey, previous: [], keyFromConfig: false });
-    expect(result).toMatchObject({ settings: 1, environments: 1 });
+    expect(result).toMatchObject({ settings: 1, environments: 1, accounts: 1 });
     const newKey = readFileSync(join(dataDir, 'master.key'), 'utf8').trim();
     expect(newKey).not.toBe(oldKey);
     expect(existsSync(join(dataDir, 'master.key.new'))).toBe(false);
     const after = await database.db.selectFrom('environments').select('credentials').where('id', '=', environmentId).executeTakeFirstOrThrow();
     expect(after.credentials).not.toBe(before.credentials);
     expect(after.credentials).toContain(`v1.${result.keyId}.`);
+    const account = await database.db.selectFrom('exchange_accounts').select('credentials').where('name', '=', 'okx_01').executeTakeFirstOrThrow();
+    expect(account.credentials.startsWith(`v1.${result.keyId}.`)).toBe(true);
+    expect(account.credentials).not.toMatch(/okx-/);
 
-    await expect(readBack(dataDir, database, environmentId)).resolves.toEqual({ setting: 'cmc-secret-123', privateKey, passphrase: 'phrase one' });
+    await expect(readBack(dataDir, database, environmentId)).resolves.toEqual({ setting: 'cmc-secret-123', privateKey, passphrase: 'phrase one', account: ACCOUNT_ENTRY });
     writeFileSync(join(dataDir, 'master.key'), `${oldKey}\n`);
     await expect(readBack(dataDir, database, environmentId)).rejects.toThrow(/sealed with key/);
   });
@@ -81,25 +89,25 @@ describe('master key rotation', () => {
     writeFileSync(join(dataDir, 'master.key.new'), `${pending}\n`, { mode: 0o600 });
 
     // A server started now reads every value (through the pending key).
-    await expect(readBack(dataDir, database, environmentId)).resolves.toEqual({ setting: 'cmc-secret-123', privateKey, passphrase: 'phrase one' });
+    await expect(readBack(dataDir, database, environmentId)).resolves.toEqual({ setting: 'cmc-secret-123', privateKey, passphrase: 'phrase one', account: ACCOUNT_ENTRY });
 
     const restarted = loadServerSecrets(config);
     expect(restarted.previousMasterKeys?.map((k) => k.toString('hex'))).toEqual([pending]);
     const finished = await rotateMasterKey({ db: database.db, dataDir, current: restarted.masterKey, previous: restarted.previousMasterKeys ?? [], keyFromConfig: false });
     expect(readFileSync(join(dataDir, 'master.key'), 'utf8').trim()).toBe(pending);
     expect(existsSync(join(dataDir, 'master.key.new'))).toBe(false);
-    expect(finished.environments).toBe(1);
-    await expect(readBack(dataDir, database, environmentId)).resolves.toEqual({ setting: 'cmc-secret-123', privateKey, passphrase: 'phrase one' });
+    expect(finished).toMatchObject({ environments: 1, accounts: 1 });
+    await expect(readBack(dataDir, database, environmentId)).resolves.toEqual({ setting: 'cmc-secret-123', privateKey, passphrase: 'phrase one', account: ACCOUNT_ENTRY });
   });
 
   it('`pbfleet secrets rotate-key` does it from the command line and audits it', async () => {
     const { environmentId, privateKey } = await seed(dataDir, database);
     const result = await runCli(['secrets', 'rotate-key'], { cwd: dataDir, env: childEnv({ PBFLEET_DATA_DIR: dataDir }) });
     expect(result.code, result.stderr).toBe(0);
-    expect(result.stdout).toMatch(/re-encrypted 1 secret setting\(s\) and the credentials of 1 environment\(s\)/);
-    await expect(readBack(dataDir, database, environmentId)).resolves.toMatchObject({ privateKey });
+    expect(result.stdout).toMatch(/re-encrypted 1 secret setting\(s\), the credentials of 1 environment\(s\) and \d+ exchange account\(s\)/);
+    await expect(readBack(dataDir, database, environmentId)).resolves.toMatchObject({ privateKey, account: ACCOUNT_ENTRY });
     const entry = await database.db.selectFrom('audit_logs').selectAll().where('action', '=', 'master_key_rotate').executeTakeFirst();
     expect(entry?.username).toBe('cli');
-    expect(JSON.stringify(entry)).not.toMatch(/cmc-secret|PRIVATE KEY/);
+    expect(JSON.stringify(entry)).not.toMatch(/cmc-secret|PRIVATE KEY|okx-/);
   });
 });

@@ -252,7 +252,7 @@ describe('system info on this machine (localRunner)', () => {
     ];
     // Other test files may start or stop bots meanwhile: retry until a quiet before/after pair.
     let seen: (number | null)[] = [];
-    for (let attempt = 0; attempt < 3; attempt++) {
+    for (let attempt = 0; attempt < 10; attempt++) {
       const before = await count();
       const stop = await startProcesses([...bots, ...lookAlikes]);
       let during: number | null;
@@ -264,7 +264,7 @@ describe('system info on this machine (localRunner)', () => {
       await new Promise((r) => setTimeout(r, 100));
       const after = await count();
       seen = [before, during, after];
-      if (before === after) break;
+      if (before === after && (during ?? 0) - (before ?? 0) === bots.length) break;
     }
     const [before, during] = seen;
     expect(before).toEqual(expect.any(Number));

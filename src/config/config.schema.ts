@@ -106,6 +106,31 @@ export const ConfigFileSchema = Type.Object(
       },
       { additionalProperties: false, default: {} },
     ),
+    supervisor: Type.Object(
+      {
+        restartBackoff: Duration('"5s"', '5s'),
+        maxRestartBackoff: Duration('"5m"', '5m'),
+        probeInterval: Duration('"3s"', '3s'),
+        readyTimeout: Duration('"30s"', '30s'),
+        logRotateInterval: Duration('"30s"', '30s'),
+      },
+      { additionalProperties: false, default: {} },
+    ),
+    jobs: Type.Object(
+      {
+        slots: Type.Integer({ minimum: 1, maximum: 1024, default: 2, hint: 'must be an integer 1-1024 (CPU slots per environment)' }),
+        environmentSlots: Type.Record(Type.String(), Type.Integer({ minimum: 1, maximum: 1024 }), { default: {}, hint: 'must map environment ids to slot counts 1-1024' }),
+        cancelTimeout: Duration('"30s"', '30s'),
+      },
+      { additionalProperties: false, default: {} },
+    ),
+    redis: Type.Object(
+      {
+        url: Type.String({ default: '', pattern: '^(|rediss?://.+)$', hint: 'must be empty or a redis:// URL' }),
+        prefix: Type.String({ default: 'pbfleet', pattern: '^[A-Za-z0-9_.:-]{1,64}$', hint: 'must be 1-64 letters, digits or _ . : -' }),
+      },
+      { additionalProperties: false, default: {} },
+    ),
   },
   { additionalProperties: false },
 );

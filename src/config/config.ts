@@ -34,6 +34,9 @@ export interface AppConfig {
   readonly health: { readonly workers: number; readonly degradedThresholdMs: number; readonly sampleRetentionMs: number; readonly hourlyRetentionDays: number };
   readonly ssh: { readonly maxChannelsPerHost: number; readonly connectTimeoutMs: number; readonly commandTimeoutMs: number; readonly keepaliveIntervalMs: number };
   readonly systemInfo: { readonly intervalMs: number };
+  readonly supervisor: { readonly restartBackoffMs: number; readonly maxRestartBackoffMs: number; readonly probeIntervalMs: number; readonly readyTimeoutMs: number; readonly logRotateIntervalMs: number };
+  readonly jobs: { readonly slots: number; readonly environmentSlots: Readonly<Record<string, number>>; readonly cancelTimeoutMs: number };
+  readonly redis: { readonly url: string; readonly prefix: string };
 }
 
 type EnvKind = 'string' | 'integer' | 'boolean' | 'list';
@@ -52,6 +55,9 @@ export const ENV_KEYS: Readonly<Record<string, { path: string; kind: EnvKind }>>
   PBFLEET_LOG_LEVEL: { path: 'log.level', kind: 'string' },
   PBFLEET_ALLOW_ORIGINS: { path: 'allowOrigins', kind: 'list' },
   PBFLEET_AUDIT_RETENTION_DAYS: { path: 'audit.retentionDays', kind: 'integer' },
+  PBFLEET_REDIS_URL: { path: 'redis.url', kind: 'string' },
+  PBFLEET_REDIS_PREFIX: { path: 'redis.prefix', kind: 'string' },
+  PBFLEET_JOB_SLOTS: { path: 'jobs.slots', kind: 'integer' },
 };
 /** Variables that are read elsewhere and must not be mistaken for typos. */
 const ENV_NOT_CONFIG = new Set(['PBFLEET_CONFIG']);
@@ -200,6 +206,15 @@ function resolveConfig(file: ConfigFile, cwd: string): AppConfig {
       keepaliveIntervalMs: duration('ssh.keepaliveInterval', file.ssh.keepaliveInterval),
     },
     systemInfo: { intervalMs: duration('systemInfo.interval', file.systemInfo.interval) },
+    supervisor: {
+      restartBackoffMs: duration('supervisor.restartBackoff', file.supervisor.restartBackoff),
+      maxRestartBackoffMs: duration('supervisor.maxRestartBackoff', file.supervisor.maxRestartBackoff),
+      probeIntervalMs: duration('supervisor.probeInterval', file.supervisor.probeInterval),
+      readyTimeoutMs: duration('supervisor.readyTimeout', file.supervisor.readyTimeout),
+      logRotateIntervalMs: duration('supervisor.logRotateInterval', file.supervisor.logRotateInterval),
+    },
+    jobs: { slots: file.jobs.slots, environmentSlots: { ...file.jobs.environmentSlots }, cancelTimeoutMs: duration('jobs.cancelTimeout', file.jobs.cancelTimeout) },
+    redis: { url: file.redis.url, prefix: file.redis.prefix },
   };
   if (config.jwt.expiryMs < 60_000) throw new ConfigError('jwt.expiry: must be at least 1m');
   return deepFreeze(config);

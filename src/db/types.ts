@@ -1,4 +1,4 @@
-import type { ColumnType, Insertable, Selectable, Updateable } from 'kysely';
+import type { ColumnType, Generated, Insertable, Selectable, Updateable } from 'kysely';
 
 /**
  * One schema for SQLite and PostgreSQL: ids and timestamps are text (ISO-8601 UTC, which
@@ -114,6 +114,80 @@ export interface OperationsTable {
   finished_at: string | null;
 }
 
+export interface ExchangeAccountsTable {
+  id: string;
+  name: string;
+  exchange: string;
+  /** Sealed JSON of the secret fields. */
+  credentials: string;
+  /** JSON array of the field names that are set. */
+  fields: string;
+  is_vault: number;
+  created_at: string;
+  updated_at: string;
+}
+
+export interface InstancesTable {
+  id: string;
+  name: string;
+  environment_id: string;
+  account: string;
+  exchange: string;
+  symbols: string;
+  config: string;
+  runtime: string;
+  desired_state: string;
+  status: string;
+  pid: number | null;
+  process_start: string | null;
+  started_at: string | null;
+  restart_count: Generated<number>;
+  last_exit_code: number | null;
+  last_error: string | null;
+  crash_times: Generated<string>;
+  config_version: number;
+  running_config_version: number | null;
+  summary: Generated<string>;
+  log_offset: Generated<number>;
+  created_at: string;
+  updated_at: string;
+}
+
+export interface InstanceConfigVersionsTable {
+  instance_id: string;
+  version: number;
+  config: string;
+  created_at: string;
+  created_by: string | null;
+  note: string | null;
+}
+
+export interface JobsTable {
+  id: string;
+  type: string;
+  name: string;
+  params: string;
+  environment_id: string;
+  status: string;
+  priority: number;
+  slots: number;
+  progress: Generated<string>;
+  requeue: number;
+  attempts: Generated<number>;
+  runner: string | null;
+  pid: number | null;
+  process_start: string | null;
+  work_dir: string | null;
+  result_dir: string | null;
+  log_path: string | null;
+  result: string | null;
+  error: string | null;
+  requested_by: string | null;
+  created_at: string;
+  started_at: string | null;
+  finished_at: string | null;
+}
+
 export interface Database {
   users: UsersTable;
   sessions: SessionsTable;
@@ -124,6 +198,10 @@ export interface Database {
   health_samples: HealthSamplesTable;
   health_hourly: HealthHourlyTable;
   operations: OperationsTable;
+  exchange_accounts: ExchangeAccountsTable;
+  instances: InstancesTable;
+  instance_config_versions: InstanceConfigVersionsTable;
+  jobs: JobsTable;
 }
 
 export type UserRow = Selectable<UsersTable>;

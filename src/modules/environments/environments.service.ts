@@ -43,6 +43,8 @@ export interface EnvironmentsServiceDeps {
   dataDir: string;
   /** How many bot instances live on an environment (deleting one with bots needs force). */
   countInstances: (environmentId: string) => Promise<number>;
+  /** Forced delete: its bots are stopped and deleted first. */
+  deleteInstances: (environmentId: string, actor: Actor) => Promise<void>;
 }
 
 export function createEnvironmentsService(deps: EnvironmentsServiceDeps) {
@@ -283,6 +285,7 @@ export function createEnvironmentsService(deps: EnvironmentsServiceDeps) {
       const record = await mustFind(id);
       const instances = await deps.countInstances(id);
       if (instances > 0 && !force) throw new ConflictError(`environment ${record.name} has ${instances} bot instance(s); stop and remove them first, or use ?force=true`, { instances });
+      if (instances > 0) await deps.deleteInstances(id, actor);
       await repo.delete(id);
       await audit.record({
         type: 'action',

@@ -1,3 +1,4 @@
+import { randomBytes } from 'node:crypto';
 import { execFile } from 'node:child_process';
 import { chmod, mkdir, readFile, rename, writeFile } from 'node:fs/promises';
 import { dirname } from 'node:path';
@@ -60,7 +61,7 @@ export function localRunner(environmentId: string, defaultTimeoutMs: number): Ho
     },
     async writeFileAtomic(path, data, mode = 0o600) {
       await mkdir(dirname(path), { recursive: true });
-      const temp = `${path}.pbfleet-${process.pid}-${Date.now()}.tmp`;
+      const temp = `${path}.pbfleet-${process.pid}-${randomBytes(6).toString('hex')}.tmp`;
       await writeFile(temp, data, { mode });
       await chmod(temp, mode);
       await rename(temp, path);

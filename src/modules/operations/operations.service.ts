@@ -200,7 +200,7 @@ export function createOperationsService(deps: OperationsServiceDeps) {
       return start(record, 'deploy', {}, actor, false, async (log) => {
         const runner = await deps.runnerFor(record);
         const { workDir, pythonPath, passivbotDir, kind } = record.runtime;
-        await runner.execChecked(['mkdir', '-p', `${workDir}/bots`, `${workDir}/logs`, `${workDir}/jobs`, `${workDir}/run`]);
+        await runner.execChecked(['mkdir', '-p', `${workDir}/instances`, `${workDir}/logs`, `${workDir}/jobs`, `${workDir}/run`]);
         log(`working dirs ready under ${workDir}`);
         const python = await runner.exec([pythonPath, '--version']);
         if (python.exitCode !== 0) throw new Error(`python at ${pythonPath} does not run: ${(python.stderr || python.stdout).trim() || `exit ${python.exitCode}`}`);
@@ -214,6 +214,7 @@ export function createOperationsService(deps: OperationsServiceDeps) {
           { path: `${workDir}/pbfleet-host.json`, mode: 0o644, content: `${JSON.stringify({ environmentId: record.id, name: record.name, managedBy: 'pbfleet', serverVersion: deps.serverVersion, deployedAt: now() }, null, 2)}\n` },
         ];
         for (const provider of deployProviders) files.push(...(await provider(record)));
+        await runner.execChecked(['mkdir', '-p', ...new Set(files.map((f) => f.path.slice(0, f.path.lastIndexOf('/')) || '/'))]);
         for (const file of files) {
           await runner.writeFileAtomic(file.path, file.content, file.mode);
           log(`wrote ${file.path}`);

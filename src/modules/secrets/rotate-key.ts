@@ -4,6 +4,7 @@ import { join } from 'node:path';
 import type { Db } from '../../db/database.js';
 import { createSecretBox, type SecretBox } from '../../lib/secret-box.js';
 import { MASTER_KEY_FILE, NEXT_MASTER_KEY_FILE } from '../../lib/secret-files.js';
+import { credentialsAad } from '../accounts/accounts.fns.js';
 import type { StoredCredentials } from '../environments/environments.types.js';
 
 const SEALED_FIELDS = ['privateKey', 'passphrase', 'password'] as const;
@@ -12,13 +13,15 @@ export interface RotationResult {
   keyId: string;
   settings: number;
   environments: number;
+  /** Exchange accounts whose credentials were re-encrypted. */
+  accounts: number;
   /** The new key, when the old one came from the configuration and the operator must replace it. */
   newKeyHex?: string;
 }
 
 /**
- * Re-encrypts every sealed value (secret settings, environment credentials) under a new
- * master key, in one transaction. With a key file in the data dir the new key is written to
+ * Re-encrypts every sealed value (secret settings, environment and exchange account
+ * credentials) under a new master key, in one transaction. With a key file in the data dir the new key is written to
  * master.key.new first and renamed over master.key only after the commit, so a crash at any
  * point leaves every value readable (the server opens values under either key meanwhile).
  * Run it with the server stopped: a running server keeps using the key it started with.
@@ -41,6 +44,7 @@ export async function rotateMasterKey(input: {
 
   let settingsCount = 0;
   let environmentsCount = 0;
+  let accountsCount = 0;
   await input.db.transaction().execute(async (trx) => {
     for (const row of await trx.selectFrom('settings').select(['key', 'value']).execute()) {
       const parsed = JSON.parse(row.value) as unknown;
@@ -58,10 +62,16 @@ export async function rotateMasterKey(input: {
       await trx.updateTable('environments').set({ credentials: JSON.stringify(credentials) }).where('id', '=', row.id).execute();
       environmentsCount += 1;
     }
+    for (const row of await trx.selectFrom('exchange_accounts').select(['id', 'credentials']).execute()) {
+      const credentials = reseal(from, row.credentials, credentialsAad(row.id));
+      await trx.updateTable('exchange_accounts').set({ credentials }).where('id', '=', row.id).execute();
+      accountsCount += 1;
+    }
   });
+  const counts = { settings: settingsCount, environments: environmentsCount, accounts: accountsCount };
 
-  if (input.keyFromConfig) return { keyId: to.keyId, settings: settingsCount, environments: environmentsCount, newKeyHex: newKey.toString('hex') };
+  if (input.keyFromConfig) return { keyId: to.keyId, ...counts, newKeyHex: newKey.toString('hex') };
   renameSync(pendingPath, join(input.dataDir, MASTER_KEY_FILE));
   rmSync(pendingPath, { force: true });
-  return { keyId: to.keyId, settings: settingsCount, environments: environmentsCount };
+  return { keyId: to.keyId, ...counts };
 }

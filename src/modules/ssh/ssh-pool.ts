@@ -1,4 +1,4 @@
-import { createHash } from 'node:crypto';
+import { createHash, randomBytes } from 'node:crypto';
 import type { Readable } from 'node:stream';
 import { createRequire } from 'node:module';
 import type ssh2Types from 'ssh2';
@@ -161,7 +161,7 @@ export class SshPool {
 
   /** Writes a file atomically (temp file in the same dir, then rename) with the given mode. */
   async writeFileAtomic(target: SshTarget, path: string, data: string | Buffer, mode = 0o600): Promise<void> {
-    const temp = `${path}.pbfleet-${process.pid}-${Date.now()}.tmp`;
+    const temp = `${path}.pbfleet-${process.pid}-${randomBytes(6).toString('hex')}.tmp`;
     await this.withSftp(target, async (sftp) => {
       await sftpCall<void>((cb) => sftp.writeFile(temp, data, { mode }, cb));
       await sftpCall<void>((cb) => sftp.chmod(temp, mode, cb));

@@ -1,0 +1,228 @@
+import { watch, type FSWatcher } from 'node:fs';
+import { open, stat, type FileHandle } from 'node:fs/promises';
+import { dirname } from 'node:path';
+import type { SshPool, SshTarget } from '../ssh/ssh-pool.js';
+import { FOLLOW_PY } from './bot-host.scripts.js';
+import type { LogFollower, LogSink } from './bot-host.js';
+
+/** Per followed file: 100 bots cost 6 MB of read buffers. */
+const READ_CHUNK = 64 * 1024;
+
+interface LocalFile {
+  path: string;
+  offset: number;
+  handle: FileHandle | null;
+  buffer: Buffer | null;
+  ino: number | null;
+  watcher: FSWatcher | null;
+  reading: boolean;
+  again: boolean;
+  closed: boolean;
+}
+
+/**
+ * Follows logs on this machine: inotify (fs.watch on the bot's directory) says when to read,
+ * a slow poll covers what watching misses. Reads are positional from the last offset, so
+ * nothing is read twice; a file shorter than the offset or with a new inode was rotated.
+ */
+export class LocalLogFollower implements LogFollower {
+  private readonly files = new Map<string, LocalFile>();
+  private readonly poll: NodeJS.Timeout;
+
+  constructor(
+    private readonly sink: LogSink,
+    pollMs = 1000,
+  ) {
+    this.poll = setInterval(() => {
+      for (const [id, file] of this.files) this.read(id, file);
+    }, pollMs);
+    this.poll.unref();
+  }
+
+  follow(instanceId: string, path: string, offset: number): void {
+    const existing = this.files.get(instanceId);
+    if (existing?.path === path) return this.read(instanceId, existing);
+    this.unfollow(instanceId);
+    const file: LocalFile = { path, offset, handle: null, buffer: null, ino: null, watcher: null, reading: false, again: false, closed: false };
+    this.files.set(instanceId, file);
+    try {
+      file.watcher = watch(dirname(path), { persistent: false }, () => this.read(instanceId, file));
+      file.watcher.on('error', () => undefined);
+    } catch {
+      // The directory does not exist yet: the poll finds the file once it does.
+    }
+    this.read(instanceId, file);
+  }
+
+  unfollow(instanceId: string): void {
+    const file = this.files.get(instanceId);
+    if (!file) return;
+    this.files.delete(instanceId);
+    file.closed = true;
+    file.watcher?.close();
+    void file.handle?.close().catch(() => undefined);
+  }
+
+  close(): void {
+    clearInterval(this.poll);
+    for (const id of [...this.files.keys()]) this.unfollow(id);
+  }
+
+  private read(instanceId: string, file: LocalFile): void {
+    if (file.closed) return;
+    if (file.reading) {
+      file.again = true;
+      return;
+    }
+    file.reading = true;
+    this.drain(instanceId, file)
+      .catch(() => undefined)
+      .finally(() => {
+        file.reading = false;
+        if (file.again && !file.closed) {
+          file.again = false;
+          this.read(instanceId, file);
+        }
+      });
+  }
+
+  private async drain(instanceId: string, file: LocalFile): Promise<void> {
+    const info = await stat(file.path).catch(() => null);
+    if (!info || file.closed) return;
+    if (file.ino !== null && info.ino !== file.ino) {
+      await file.handle?.close().catch(() => undefined);
+      file.handle = null;
+      file.offset = 0;
+      this.sink.reset(instanceId);
+    } else if (info.size < file.offset) {
+      file.offset = 0;
+      this.sink.reset(instanceId);
+    }
+    file.ino = info.ino;
+    file.handle ??= await open(file.path, 'r');
+    const buffer = (file.buffer ??= Buffer.allocUnsafe(READ_CHUNK));
+    for (;;) {
+      if (file.closed) return;
+      const { bytesRead } = await file.handle.read(buffer, 0, READ_CHUNK, file.offset);
+      if (bytesRead === 0) return;
+      file.offset += bytesRead;
+      this.sink.data(instanceId, Buffer.from(buffer.subarray(0, bytesRead)), file.offset);
+      if (bytesRead < READ_CHUNK) return;
+    }
+  }
+}
+
+/**
+ * Follows every log of one remote host over a single SSH channel, running a small Python
+ * reader there (Passivbot hosts have Python). Offsets come back with the data, so after a
+ * dropped connection reading resumes at the exact byte: no line twice, none skipped.
+ */
+export class RemoteLogFollower implements LogFollower {
+  private readonly files = new Map<string, { path: string; offset: number }>();
+  private channel: { close(): void } | null = null;
+  private restartTimer: NodeJS.Timeout | null = null;
+  private failures = 0;
+  private closed = false;
+  private generation = 0;
+
+  constructor(
+    private readonly pool: Pick<SshPool, 'stream'>,
+    private readonly target: () => SshTarget,
+    private readonly python: () => string,
+    private readonly sink: LogSink,
+    private readonly intervalSeconds = 0.2,
+  ) {}
+
+  follow(instanceId: string, path: string, offset: number): void {
+    const existing = this.files.get(instanceId);
+    if (existing?.path === path) return;
+    this.files.set(instanceId, { path, offset });
+    this.schedule(50);
+  }
+
+  unfollow(instanceId: string): void {
+    if (this.files.delete(instanceId)) this.schedule(50);
+  }
+
+  close(): void {
+    this.closed = true;
+    if (this.restartTimer) clearTimeout(this.restartTimer);
+    this.channel?.close();
+    this.channel = null;
+  }
+
+  private schedule(delayMs: number): void {
+    if (this.closed || this.restartTimer) return;
+    this.restartTimer = setTimeout(() => {
+      this.restartTimer = null;
+      void this.restart();
+    }, delayMs);
+    this.restartTimer.unref();
+  }
+
+  private async restart(): Promise<void> {
+    const generation = ++this.generation;
+    this.channel?.close();
+    this.channel = null;
+    if (this.files.size === 0 || this.closed) return;
+    const args = [...this.files].flatMap(([id, f]) => [id, f.path, String(f.offset)]);
+    try {
+      const stream = await this.pool.stream(this.target(), [this.python(), '-c', FOLLOW_PY, String(this.intervalSeconds), ...args]);
+      if (generation !== this.generation || this.closed) return stream.close();
+      this.channel = stream;
+      const parse = this.parser();
+      stream.stdout.on('data', (chunk: Buffer) => {
+        if (generation === this.generation) {
+          this.failures = 0;
+          parse(chunk);
+        }
+      });
+      stream.stderr.resume();
+      void stream.done.then(() => {
+        if (generation !== this.generation || this.closed) return;
+        this.channel = null;
+        this.failures += 1;
+        this.schedule(Math.min(30_000, 500 * 2 ** Math.min(this.failures, 6)));
+      });
+    } catch {
+      if (generation !== this.generation) return;
+      this.failures += 1;
+      this.schedule(Math.min(30_000, 500 * 2 ** Math.min(this.failures, 6)));
+    }
+  }
+
+  /** Decodes the reader's frames from a byte stream split at arbitrary points. */
+  private parser(): (chunk: Buffer) => void {
+    let pending: Buffer = Buffer.alloc(0);
+    let body: { id: string; offset: number; length: number } | null = null;
+    return (chunk) => {
+      pending = pending.length ? Buffer.concat([pending, chunk]) : chunk;
+      for (;;) {
+        if (body) {
+          if (pending.length < body.length) return;
+          const data = pending.subarray(0, body.length);
+          pending = pending.subarray(body.length);
+          const file = this.files.get(body.id);
+          if (file) {
+            file.offset = body.offset;
+            this.sink.data(body.id, Buffer.from(data), body.offset);
+          }
+          body = null;
+          continue;
+        }
+        const newline = pending.indexOf(10);
+        if (newline < 0) return;
+        const [kind, id = '', offset, length] = pending.subarray(0, newline).toString('utf8').split(' ');
+        pending = pending.subarray(newline + 1);
+        if (kind === 'D') body = { id, offset: Number(offset), length: Number(length) };
+        else if (kind === 'R') {
+          const file = this.files.get(id);
+          if (file) {
+            file.offset = 0;
+            this.sink.reset(id);
+          }
+        }
+      }
+    };
+  }
+}

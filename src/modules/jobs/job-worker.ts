@@ -1,0 +1,149 @@
+import { readdir, readFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import type { Job as BullJob, Worker } from 'bullmq';
+import type { Runtime } from '../environments/environments.types.js';
+import { localRunner } from '../hosts/host-runner.js';
+import type { Publisher } from '../hub/hub.js';
+import { createLocalBotHost } from '../instances/local-bot-host.js';
+import { JobExecutor } from './job-executor.js';
+import { JobOutput } from './job-output.js';
+import type { JobRecord } from './jobs.types.js';
+import { artifactsKey, cancelChannel, loadBullmq, QUEUE_NAME, redisConnection, type QueuedJob, type WorkerReport, type WorkerResult } from './redis-queue.js';
+
+export interface JobWorkerOptions {
+  url: string;
+  prefix: string;
+  name: string;
+  /** CPU slots: an optimization takes its n_cpus of them. */
+  slots: number;
+  runtime: Runtime;
+  stopTimeoutMs: number;
+  /** How soon a dead worker's job is noticed (BullMQ lock duration). */
+  lockMs: number;
+  log: { info(obj: object, msg: string): void; error(obj: object, msg: string): void };
+}
+
+const ARTIFACTS_BACKTEST = ['analysis.json', 'config.json', 'fills.csv', 'balance_and_equity.csv.gz', 'balance_and_equity.csv'];
+
+/** Slots as permits: a job waits until as many are free as it needs. */
+class Slots {
+  private free: number;
+  private readonly waiting: { need: number; resolve: () => void }[] = [];
+
+  constructor(readonly total: number) {
+    this.free = total;
+  }
+
+  async acquire(need: number): Promise<void> {
+    if (this.waiting.length === 0 && this.free >= need) {
+      this.free -= need;
+      return;
+    }
+    await new Promise<void>((resolve) => this.waiting.push({ need, resolve }));
+  }
+
+  release(count: number): void {
+    this.free += count;
+    // In arrival order: the first waiter is never overtaken.
+    while (this.waiting[0] && this.waiting[0].need <= this.free) {
+      const next = this.waiting.shift() as { need: number; resolve: () => void };
+      this.free -= next.need;
+      next.resolve();
+    }
+  }
+}
+
+/** The result files a server needs, by path relative to the result dir. */
+async function artifactFiles(type: JobRecord['type'], dir: string): Promise<Record<string, Buffer>> {
+  const names = type === 'backtest' ? ARTIFACTS_BACKTEST : (await readdir(join(dir, 'pareto')).catch(() => [])).filter((n) => n.endsWith('.json')).map((n) => `pareto/${n}`);
+  const files: Record<string, Buffer> = {};
+  for (const name of names) {
+    const content = await readFile(join(dir, name)).catch(() => null);
+    if (content) files[name] = content;
+  }
+  return files;
+}
+
+/**
+ * `pbfleet worker`: takes jobs from the BullMQ queue and runs them on this machine with the
+ * same executor as the server, reporting progress and log lines through the queue and
+ * returning the outcome, with result files parked in Redis for the server to collect.
+ */
+export async function startJobWorker(options: JobWorkerOptions): Promise<{ close(): Promise<void>; worker: Worker }> {
+  const { Worker } = loadBullmq();
+  const active = new Map<string, BullJob>();
+  // Log lines leave through the job's progress channel, like everything else the worker says.
+  const publisher: Publisher = {
+    publish: (_topic, type, payload) => {
+      const { id, lines } = payload as { id: string; lines: string[] };
+      if (type === 'job_log') void active.get(id)?.updateProgress({ kind: 'log', lines } satisfies WorkerReport).catch(() => undefined);
+    },
+  };
+  const output = new JobOutput(publisher);
+  const host = createLocalBotHost({ environmentId: 'local', runtime: async () => options.runtime, runner: localRunner('local', 60_000), sink: output });
+  const executor = new JobExecutor({ hostFor: async () => host, output, resultsRoot: join(options.runtime.workDir, 'results'), stopTimeoutMs: options.stopTimeoutMs, probeIntervalMs: 500, unreachableLimitMs: 600_000 });
+  const slots = new Slots(options.slots);
+  const redis = redisConnection(options.url);
+
+  const processor = async (bullJob: BullJob<QueuedJob>): Promise<WorkerResult> => {
+    const data = bullJob.data;
+    const need = Math.min(data.slots, options.slots);
+    await slots.acquire(need);
+    active.set(data.id, bullJob);
+    try {
+      const record: JobRecord = { ...data, status: 'running', progress: { fraction: null, stage: 'starting', etaSeconds: null }, runner: options.name, error: null, logPath: null, requestedBy: null, finishedAt: null, result: null, pid: null, processStart: null, workDir: null, resultDir: null };
+      options.log.info({ jobId: data.id, type: data.type, slots: need }, 'job started');
+      const outcome = await executor.run(record, {
+        started: async (info) => {
+          await bullJob.updateProgress({ kind: 'started', worker: options.name, ...info } satisfies WorkerReport);
+        },
+        progress: (progress) => void bullJob.updateProgress({ kind: 'progress', progress } satisfies WorkerReport).catch(() => undefined),
+      });
+      const files = outcome.resultDir ? await artifactFiles(data.type, outcome.resultDir) : {};
+      const count = Object.keys(files).length;
+      if (count) {
+        const key = artifactsKey(options.prefix, data.id);
+        await redis.hset(key, files);
+        await redis.expire(key, 7 * 86_400);
+      }
+      const { resultDir: _dir, ...rest } = outcome;
+      options.log.info({ jobId: data.id, status: outcome.status }, 'job finished');
+      return { outcome: rest, worker: options.name, artifacts: count };
+    } finally {
+      active.delete(data.id);
+      slots.release(need);
+    }
+  };
+
+  const worker = new Worker<QueuedJob, WorkerResult>(QUEUE_NAME, processor, {
+    connection: redisConnection(options.url),
+    prefix: options.prefix,
+    concurrency: options.slots,
+    // A job whose worker died is failed at once (the server marks it interrupted, requeues it if asked).
+    maxStalledCount: 0,
+    lockDuration: options.lockMs,
+    stalledInterval: options.lockMs,
+    name: options.name,
+  });
+  worker.on('error', (err) => options.log.error({ err }, 'worker error'));
+
+  const subscriber = redisConnection(options.url);
+  await subscriber.subscribe(cancelChannel(options.prefix));
+  subscriber.on('message', (_channel: string, jobId: string) => {
+    if (active.has(jobId)) void executor.cancel(jobId);
+  });
+  await worker.waitUntilReady();
+
+  return {
+    worker,
+    /** Stops taking jobs, cancels the running ones (they report `cancelled`), then disconnects. */
+    async close() {
+      const closing = worker.close();
+      await Promise.all([...active.keys()].map((id) => executor.cancel(id)));
+      await closing;
+      subscriber.disconnect();
+      redis.disconnect();
+      host.follower.close();
+    },
+  };
+}

@@ -1,0 +1,121 @@
+import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
+import Type, { type Static } from 'typebox';
+import { actorOf } from '../../http/auth.js';
+import { IdParams, pagination, responses } from '../../http/schemas.js';
+import type { Hub } from '../hub/hub.js';
+import { openSseStream } from '../hub/sse.js';
+import { topics } from '../hub/topics.js';
+import type { JobType } from './jobs.types.js';
+import {
+  BacktestResultSchema,
+  BacktestRunBody,
+  ExportQuery,
+  JobList,
+  JobListQuery,
+  JobSchema,
+  OptimizeResultSchema,
+  OptimizeRunBody,
+  PriorityBody,
+  ResultQuery,
+} from './jobs.schemas.js';
+import type { JobsService } from './jobs.service.js';
+import { exportFills } from './results/fills.js';
+
+const tags = ['jobs'];
+const Accepted = responses({ 202: JobSchema });
+const One = responses({ 200: JobSchema });
+
+export interface JobsRoutesOptions {
+  jobs: JobsService;
+  hub: Hub;
+  /** The last lines of a job's log: from memory while it runs, from its log file after. */
+  logTail: (id: string, lines: number) => Promise<string[]>;
+}
+
+export const jobsRoutes: FastifyPluginAsyncTypebox<JobsRoutesOptions> = async (app, { jobs, hub, logTail }) => {
+  const listOf = (type?: JobType) => async (request: { query: Static<typeof JobListQuery> }) => {
+    const { page = 1, limit = 50, environment, ...filter } = request.query;
+    const result = await jobs.list({ page, limit, environmentId: environment, ...filter, ...(type && { type }) });
+    return { jobs: result.jobs, pagination: pagination(page, limit, result.total) };
+  };
+
+  for (const type of ['backtest', 'optimize'] as const) {
+    const label = type === 'backtest' ? 'backtest' : 'optimization';
+    app.post(
+      `/${type}/run`,
+      {
+        config: { auth: 'operator' },
+        schema: { tags, summary: `Queue a ${label} (202 with the job)`, body: type === 'backtest' ? BacktestRunBody : OptimizeRunBody, response: Accepted },
+      },
+      async (request, reply) => reply.code(202).send(await jobs.run(type, request.body, actorOf(request))),
+    );
+    app.get(`/${type}/jobs`, { config: { auth: 'viewer' }, schema: { tags, summary: `List ${label} jobs, newest first`, querystring: Type.Omit(JobListQuery, ['type']), response: responses({ 200: JobList }) } }, listOf(type));
+    app.get(`/${type}/jobs/:id`, { config: { auth: 'viewer' }, schema: { tags, summary: `One ${label} job`, params: IdParams, response: One } }, async (request) => jobs.get(request.params.id, type));
+    app.delete(
+      `/${type}/jobs/:id`,
+      { config: { auth: 'operator' }, schema: { tags, summary: `Cancel a ${label} (SIGINT, then SIGKILL; partial results are kept)`, params: IdParams, response: One } },
+      async (request) => jobs.cancel(request.params.id, actorOf(request), type),
+    );
+  }
+
+  app.get(
+    '/backtest/results/:id',
+    {
+      config: { auth: 'viewer' },
+      schema: { tags, summary: 'Metrics and equity curve of a backtest; `?fills=N` adds a page of fills', params: IdParams, querystring: ResultQuery, response: responses({ 200: BacktestResultSchema }) },
+    },
+    async (request) => jobs.backtestResult(request.params.id, request.query.fills, request.query.limit),
+  );
+
+  app.get(
+    '/backtest/results/:id/fills/export',
+    {
+      config: { auth: 'viewer', allowQueryToken: true },
+      schema: { tags, summary: 'All fills of a backtest as CSV or JSON lines', params: IdParams, querystring: ExportQuery, response: responses({ 200: Type.Unknown({ description: 'text/csv or application/x-ndjson' }) }) },
+    },
+    async (request, reply) => {
+      const format = request.query.format ?? 'csv';
+      const stream = await exportFills(await jobs.resultDir(request.params.id), format);
+      return reply
+        .header('content-type', format === 'csv' ? 'text/csv; charset=utf-8' : 'application/x-ndjson; charset=utf-8')
+        .header('content-disposition', `attachment; filename="fills-${request.params.id}.${format === 'csv' ? 'csv' : 'jsonl'}"`)
+        .send(stream);
+    },
+  );
+
+  app.get(
+    '/optimize/results/:id',
+    { config: { auth: 'viewer' }, schema: { tags, summary: 'The pareto front of an optimization, best first', params: IdParams, response: responses({ 200: OptimizeResultSchema }) } },
+    async (request) => jobs.optimizeResult(request.params.id),
+  );
+
+  app.get('/jobs', { config: { auth: 'viewer' }, schema: { tags, summary: 'Backtests and optimizations, newest first', querystring: JobListQuery, response: responses({ 200: JobList }) } }, listOf());
+  app.get('/jobs/:id', { config: { auth: 'viewer' }, schema: { tags, summary: 'One job', params: IdParams, response: One } }, async (request) => jobs.get(request.params.id));
+
+  app.post(
+    '/jobs/:id/priority',
+    { config: { auth: 'operator' }, schema: { tags, summary: 'Reorder a queued job (higher runs first)', params: IdParams, body: PriorityBody, response: One } },
+    async (request) => jobs.setPriority(request.params.id, request.body.priority, actorOf(request)),
+  );
+
+  app.get(
+    '/jobs/:id/log',
+    {
+      config: { auth: 'viewer', allowQueryToken: true },
+      schema: {
+        tags,
+        summary: "A job's output as Server-Sent Events: the last `tail` lines, then live lines and progress",
+        params: IdParams,
+        querystring: Type.Object({ tail: Type.Optional(Type.Integer({ minimum: 0, maximum: 500, default: 100 })), token: Type.Optional(Type.String({ maxLength: 4096 })) }),
+        response: responses({ 200: Type.String({ description: 'text/event-stream' }) }),
+      },
+    },
+    async (request, reply) => {
+      const job = await jobs.get(request.params.id);
+      const lines = await logTail(job.id, request.query.tail ?? 100);
+      openSseStream(hub, request, reply, [topics.job(job.id)], (client) => {
+        hub.send(client, 'job_log', { id: job.id, lines, backlog: true }, topics.job(job.id));
+      });
+    },
+  );
+};
