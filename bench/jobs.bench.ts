@@ -133,48 +133,44 @@ interface SlotRun {
   start: number;
   /** When pbfleet claimed it (startedAt); the shell has no claim. */
   claimed: number | null;
-  /** When its process ended. */
+  /** When its process ended: its slot is free from then on (pbfleet frees it at the exit, before reading results). */
   end: number;
-  /** When its slot was free again (pbfleet: finishedAt, the queue frees the slot right after; shell: the process end). */
-  release: number;
+  /** When the job was recorded finished (pbfleet: finishedAt, results read; shell: the process end). */
+  recorded: number;
 }
 
 interface SlotWaits {
-  /** process start - max(ready, release of the job whose slot it took): the scheduling overhead. */
+  /** process start - max(ready, end of the previous process in the slot it took): the scheduling overhead. */
   toStart: number[];
   /** That max(...), the moment each could have started (same order as toStart). */
   couldAt: number[];
   /** claimed - the same moment (pbfleet only). */
   toClaim: number[];
-  /** process start - claimed (pbfleet only): config written, prepare (sh), spawn, bash start. */
+  /** process start - claimed (pbfleet only): config written, checks, spawn, bash start. */
   claimToStart: number[];
-  /** process start - max(ready, end of the previous process in that slot): how long a slot had no process. */
-  idle: number[];
-  /** release - end: from a process's exit until its slot is free (pbfleet: the job recorded finished). */
-  releaseAfterExit: number[];
+  /** recorded - end: from a process's exit until its job is recorded finished (results read). */
+  recordedAfterExit: number[];
 }
 
 /**
- * Replays the slots: runs in order of process start; each takes the slot that was freed first
- * (FIFO, all the same priority and size, as the queue does), so it could have started at
- * max(its ready time, that slot's release). Slots start free.
+ * Replays the slots: runs in order of process start; each takes the slot whose process ended
+ * first (FIFO, all the same priority and size, as the queue does), so it could have started at
+ * max(its ready time, that process's end). Slots start free.
  */
 function slotWaits(runs: readonly SlotRun[], slots: number): SlotWaits {
-  const free = Array.from({ length: slots }, () => ({ release: Number.NEGATIVE_INFINITY, end: Number.NEGATIVE_INFINITY }));
-  const out: SlotWaits = { toStart: [], couldAt: [], toClaim: [], claimToStart: [], idle: [], releaseAfterExit: [] };
+  const free = Array.from({ length: slots }, () => Number.NEGATIVE_INFINITY);
+  const out: SlotWaits = { toStart: [], couldAt: [], toClaim: [], claimToStart: [], recordedAfterExit: [] };
   for (const run of [...runs].sort((a, b) => a.start - b.start)) {
-    free.sort((a, b) => a.release - b.release);
-    const slot = free.shift()!;
-    const could = Math.max(run.ready, slot.release);
+    free.sort((a, b) => a - b);
+    const could = Math.max(run.ready, free.shift()!);
     out.toStart.push(run.start - could);
     out.couldAt.push(could);
     if (run.claimed !== null) {
       out.toClaim.push(run.claimed - could);
       out.claimToStart.push(run.start - run.claimed);
     }
-    out.idle.push(run.start - Math.max(run.ready, slot.end));
-    out.releaseAfterExit.push(run.release - run.end);
-    free.push({ release: run.release, end: run.end });
+    out.recordedAfterExit.push(run.recorded - run.end);
+    free.push(run.end);
   }
   return out;
 }
@@ -234,7 +230,7 @@ async function shellLoop(checkout: PassivbotCheckout, wrapper: string, timesFile
   if (code !== 0 || times.length !== JOBS || failed.length) {
     throw new Error(`shell loop: xargs exited ${code}, ${times.length}/${JOBS} runs recorded, ${failed.length} failed${failed[0] ? ` (e.g. ${dirname(failed[0].config)}/job.log)` : ''}`);
   }
-  return { wallMs, machinePercent, runs: times.map((t) => ({ ready: t0, start: t.start, claimed: null, end: t.end, release: t.end })) };
+  return { wallMs, machinePercent, runs: times.map((t) => ({ ready: t0, start: t.start, claimed: null, end: t.end, recorded: t.end })) };
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -382,7 +378,7 @@ async function runQueued(p: Pbfleet, timesFile: string, label: string): Promise<
   for (const job of jobs) {
     const t = times.get(job.id);
     if (job.status !== 'completed' || !t || !job.startedAt || !job.finishedAt) continue;
-    runs.push({ ready: Date.parse(job.createdAt), start: t.start, claimed: Date.parse(job.startedAt), end: t.end, release: Date.parse(job.finishedAt) });
+    runs.push({ ready: Date.parse(job.createdAt), start: t.start, claimed: Date.parse(job.startedAt), end: t.end, recorded: Date.parse(job.finishedAt) });
   }
   const lastFinished = Math.max(...jobs.map((j) => (j.finishedAt ? Date.parse(j.finishedAt) : 0)));
   const wallMs = lastFinished - t0;
@@ -691,8 +687,8 @@ async function main(): Promise<void> {
       ]),
     );
 
-    console.log("\n2) scheduling, per job: process start = the timing wrapper's first line; could-start = max(createdAt, finishedAt of the job whose slot it took)");
-    console.log("   (slots replayed in process-start order, FIFO; BullMQ: the worker frees its slot before the server records finishedAt, so there it is an approximation)\n");
+    console.log("\n2) scheduling, per job: process start = the timing wrapper's first line; could-start = max(createdAt, exit of the previous process in the slot it took)");
+    console.log('   (slots replayed in process-start order, FIFO; a slot is free when its process exits, before the results are read)\n');
     const waitRows = (label: string, w: SlotWaits, queued: QueueRun) => [
       { measure: `${label}: overhead, could-start -> process start`, ...spreadCells(w.toStart) },
       { measure: `${label}:   of jobs that could start after the last POST was answered`, ...spreadCells(w.toStart.filter((_, i) => w.couldAt[i]! > queued.enqueueEnd)) },
@@ -702,15 +698,14 @@ async function main(): Promise<void> {
             { measure: `${label}:   could-start -> claimed (startedAt)`, ...spreadCells(w.toClaim) },
             { measure: `${label}:   claimed -> process start (config, prepare, spawn)`, ...spreadCells(w.claimToStart) },
           ]),
-      { measure: `${label}: slot idle, previous process exit -> next process start`, ...spreadCells(w.idle) },
-      { measure: `${label}:   process exit -> its job's finishedAt (slot freed)`, ...spreadCells(w.releaseAfterExit) },
+      { measure: `${label}: process exit -> its job's finishedAt (results read; the slot is already free)`, ...spreadCells(w.recordedAfterExit) },
       { measure: `${label}: POST /backtest/run (${ENQUEUE_CONCURRENCY} in flight)`, ...spreadCells(queued.postMs) },
     ];
     console.log(
       table([
         ...waitRows('embedded', embeddedWaits, embedded),
         ...(bullmq && bullmqWaits ? waitRows('BullMQ', bullmqWaits, bullmq) : []),
-        ...(shell ? [{ measure: 'shell: slot idle, previous process exit -> next process start (xargs, sh, bash)', ...spreadCells(slotWaits(shell.runs, SLOTS).idle) }] : []),
+        ...(shell ? [{ measure: 'shell: could-start -> process start (xargs, sh, bash)', ...spreadCells(slotWaits(shell.runs, SLOTS).toStart) }] : []),
       ]),
     );
 

@@ -30,7 +30,10 @@ export async function up(db: Kysely<unknown>): Promise<void> {
     .execute();
   // The dispatcher's query: queued jobs of an environment, highest priority first, then oldest.
   await db.schema.createIndex('jobs_queue_idx').on('jobs').columns(['status', 'environment_id', 'priority', 'created_at']).execute();
-  await db.schema.createIndex('jobs_type_created_idx').on('jobs').columns(['type', 'created_at']).execute();
+  // Lists, newest first, whole or by status or type: read in index order, a page costs its rows.
+  await db.schema.createIndex('jobs_created_idx').on('jobs').columns(['created_at', 'id']).execute();
+  await db.schema.createIndex('jobs_status_created_idx').on('jobs').columns(['status', 'created_at', 'id']).execute();
+  await db.schema.createIndex('jobs_type_created_idx').on('jobs').columns(['type', 'created_at', 'id']).execute();
 }
 
 export async function down(db: Kysely<unknown>): Promise<void> {

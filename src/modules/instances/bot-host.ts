@@ -8,6 +8,8 @@ export type ProbeResult = { state: 'alive' } | { state: 'exited'; exitCode: numb
 export interface LaunchedBot extends BotProcess {
   /** Set when this process is our child: its exit, observed directly. */
   exited?: Promise<{ exitCode: number | null; signal: string | null }>;
+  /** Set with `exited`: resolves the moment the process is gone, before its exit code is read. */
+  gone?: Promise<void>;
 }
 
 /** Bytes of one bot's log, with the file offset after them; `reset` when the file was truncated or replaced. */

@@ -1,7 +1,7 @@
 import { spawn } from 'node:child_process';
-import { createReadStream, openSync, closeSync } from 'node:fs';
-import { constants } from 'node:fs';
-import { access, mkdir, readdir, readFile, rm, stat } from 'node:fs/promises';
+import { randomBytes } from 'node:crypto';
+import { accessSync, chmodSync, closeSync, constants, createReadStream, mkdirSync, openSync, readFileSync, renameSync, rmSync, statSync, writeFileSync, type Stats } from 'node:fs';
+import { readdir, readFile, rm, stat } from 'node:fs/promises';
 import { resolve } from 'node:path';
 import type { Readable } from 'node:stream';
 import type { HostRunner } from '../hosts/host-runner.js';
@@ -21,17 +21,45 @@ async function exitOf(dir: string, signal: string | null = null): Promise<{ exit
 }
 
 /** `command -v`: a path must be executable, a bare name must be found on PATH. */
-async function executable(command: string): Promise<boolean> {
+function executable(command: string): boolean {
   const candidates = command.includes('/') ? [command] : (process.env.PATH ?? '').split(':').filter(Boolean).map((dir) => `${dir}/${command}`);
-  for (const path of candidates) {
-    if (await access(path, constants.X_OK).then(() => true, () => false)) return true;
-  }
-  return false;
+  return candidates.some((path) => {
+    try {
+      accessSync(path, constants.X_OK);
+      return true;
+    } catch {
+      return false;
+    }
+  });
 }
 
-async function readStart(pid: number): Promise<string | null> {
-  const text = await readFile(`/proc/${pid}/stat`, 'utf8').catch(() => null);
-  return text === null ? null : startTimeOf(text);
+function statOrNull(path: string): Stats | null {
+  return statSync(path, { throwIfNoEntry: false }) ?? null;
+}
+
+/** Temp file + rename, so the bot never reads half a file. */
+function writeFileAtomicSync(path: string, content: string | Buffer, mode: number): void {
+  const temp = `${path}.pbfleet-${process.pid}-${randomBytes(6).toString('hex')}.tmp`;
+  try {
+    writeFileSync(temp, content, { mode });
+    chmodSync(temp, mode);
+    renameSync(temp, path);
+  } catch (error) {
+    rmSync(temp, { force: true });
+    throw error;
+  }
+}
+
+/**
+ * /proc is read synchronously: it is memory, never a disk, and on a busy server a trip through
+ * the thread pool queues behind real file work for milliseconds.
+ */
+function readStart(pid: number): string | null {
+  try {
+    return startTimeOf(readFileSync(`/proc/${pid}/stat`, 'utf8'));
+  } catch {
+    return null;
+  }
 }
 
 /**
@@ -62,19 +90,26 @@ export function createLocalBotHost(deps: { environmentId: string; runtime: () =>
       for (const file of files) await runner.writeFileAtomic(file.path, file.content, file.mode);
     },
 
-    // The same checks as the PREPARE script remote hosts run, without a fork per start.
+    /**
+     * The same checks as the PREPARE script remote hosts run, without a fork per start. A
+     * handful of metadata calls and small writes on the local disk, done synchronously: through
+     * the thread pool each would queue behind other jobs' result reading, and a job's start
+     * (its slot is already free) would wait milliseconds per call.
+     */
     async prepare(layout: ProcessLayout, files: readonly BotFile[]): Promise<void> {
       const [cwd = '', command = '', script = '', ...dirs] = prepareArgs(layout, files);
-      if (!(await stat(cwd).catch(() => null))?.isDirectory()) throw new Error(`the Passivbot directory ${cwd} does not exist`);
-      if (!(await executable(command))) throw new Error(`${command} is not installed or not executable`);
-      if (script && !(await stat(script).catch(() => null))?.isFile()) throw new Error(`${script} does not exist: is ${cwd} a Passivbot checkout?`);
-      for (const dir of dirs) await mkdir(dir, { recursive: true });
-      for (const file of files) await runner.writeFileAtomic(file.path, file.content, file.mode);
+      if (!statOrNull(cwd)?.isDirectory()) throw new Error(`the Passivbot directory ${cwd} does not exist`);
+      if (!executable(command)) throw new Error(`${command} is not installed or not executable`);
+      if (script && !statOrNull(script)?.isFile()) throw new Error(`${script} does not exist: is ${cwd} a Passivbot checkout?`);
+      for (const dir of dirs) mkdirSync(dir, { recursive: true });
+      for (const file of files) writeFileAtomicSync(file.path, file.content, file.mode);
     },
 
     async launch(layout: ProcessLayout): Promise<LaunchedBot> {
-      await mkdir(layout.dir, { recursive: true });
-      await rm(`${layout.dir}/exit`, { force: true });
+      // Two metadata calls and an open, synchronous like the spawn itself: the slot a job
+      // waits for is free now, and the thread pool may be busy reading another job's results.
+      mkdirSync(layout.dir, { recursive: true });
+      rmSync(`${layout.dir}/exit`, { force: true });
       const fd = openSync(layout.log, 'a', 0o640);
       const command = layout.argv[0] ?? '';
       // The process group's leader is the exit-code wrapper (the same as on remote hosts).
@@ -85,8 +120,13 @@ export function createLocalBotHost(deps: { environmentId: string; runtime: () =>
           closeSync(fd);
         }
       })();
+      let markGone = () => undefined as void;
+      const gone = new Promise<void>((resolveGone) => (markGone = resolveGone));
       const exited = new Promise<{ exitCode: number | null; signal: string | null }>((resolveExit) => {
-        child.once('exit', (_code, signal) => resolveExit(exitOf(layout.dir, signal)));
+        child.once('exit', (_code, signal) => {
+          markGone();
+          resolveExit(exitOf(layout.dir, signal));
+        });
       });
       const spawnError = new Promise<Error>((resolveError) => child.once('error', resolveError));
       if (child.pid === undefined) {
@@ -94,14 +134,14 @@ export function createLocalBotHost(deps: { environmentId: string; runtime: () =>
         throw new Error(`cannot start ${command}: ${(error as NodeJS.ErrnoException).code ?? error.message}`);
       }
       child.unref();
-      const start = await readStart(child.pid);
+      const start = readStart(child.pid);
       // A very short run can be over before its start time is read: its exit says the rest.
       if (start === null && child.exitCode === null && child.signalCode === null) throw new Error(`the process ended at once (${command})`);
-      return { pid: child.pid, start: start ?? 'ended', exited };
+      return { pid: child.pid, start: start ?? 'ended', exited, gone };
     },
 
     async signal(proc: BotProcess, signal: 'SIGINT' | 'SIGKILL'): Promise<void> {
-      if ((await readStart(proc.pid)) !== proc.start) return;
+      if (readStart(proc.pid) !== proc.start) return;
       try {
         process.kill(-proc.pid, signal);
       } catch {
@@ -117,7 +157,7 @@ export function createLocalBotHost(deps: { environmentId: string; runtime: () =>
       const results = new Map<string, ProbeResult>();
       await Promise.all(
         bots.map(async ({ instanceId, proc, layout }) => {
-          const start = await readStart(proc.pid);
+          const start = readStart(proc.pid);
           const cmdline = start === proc.start ? await readFile(`/proc/${proc.pid}/cmdline`, 'utf8').catch(() => '') : '';
           // Not our child any more (pbfleet restarted): its wrapper left the exit code in a file.
           results.set(instanceId, cmdline.includes(layout.dir) ? { state: 'alive' } : { state: 'exited', ...(await exitOf(layout.dir)) });

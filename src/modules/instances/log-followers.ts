@@ -1,6 +1,6 @@
 import { watch, type FSWatcher } from 'node:fs';
 import { open, stat, type FileHandle } from 'node:fs/promises';
-import { dirname } from 'node:path';
+import { basename, dirname } from 'node:path';
 import type { SshPool, SshTarget } from '../ssh/ssh-pool.js';
 import { FOLLOW_PY } from './bot-host.scripts.js';
 import type { LogFollower, LogSink } from './bot-host.js';
@@ -46,7 +46,12 @@ export class LocalLogFollower implements LogFollower {
     const file: LocalFile = { path, offset, handle: null, buffer: null, ino: null, watcher: null, reading: false, again: false, closed: false };
     this.files.set(instanceId, file);
     try {
-      file.watcher = watch(dirname(path), { persistent: false }, () => this.read(instanceId, file));
+      // The directory is watched (the file may not exist yet, or be replaced); a job writes its
+      // results beside its log, and those events are not the log's.
+      const name = basename(path);
+      file.watcher = watch(dirname(path), { persistent: false }, (_event, changed) => {
+        if (changed === null || changed === name) this.read(instanceId, file);
+      });
       file.watcher.on('error', () => undefined);
     } catch {
       // The directory does not exist yet: the poll finds the file once it does.

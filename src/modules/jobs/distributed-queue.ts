@@ -62,7 +62,7 @@ export class DistributedQueue implements JobQueue {
   }
 
   async enqueued(job: JobRecord): Promise<void> {
-    if (!isWorkerJob(job)) return this.deps.embedded.enqueued();
+    if (!isWorkerJob(job)) return this.deps.embedded.enqueued(job);
     await this.add(job);
   }
 

@@ -63,7 +63,10 @@ export class EmbeddedQueue implements JobQueue {
     this.kick();
   }
 
-  async enqueued(): Promise<void> {
+  async enqueued(job: JobRecord): Promise<void> {
+    // A new job can only start in its own environment; when that one is full, a pass would
+    // find nothing to do (a burst of submissions then costs no dispatch queries).
+    if ((this.used.get(job.environmentId) ?? 0) >= this.deps.capacityOf(job.environmentId)) return;
     this.kick();
   }
 

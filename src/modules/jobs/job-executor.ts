@@ -86,8 +86,15 @@ export class JobExecutor {
       const entry: Running = { host, proc: { pid: launched.pid, start: launched.start }, cancelled: false, exited: false };
       this.running.set(job.id, entry);
       await callbacks.started({ pid: launched.pid, processStart: launched.start, workDir: layout.dir, logPath: layout.log });
+      let freed = false;
+      const free = () => {
+        if (!freed) callbacks.exited?.();
+        freed = true;
+      };
+      // The slot is free the moment the process is gone, before its exit code is read.
+      void launched.gone?.then(free);
       const exit = launched.exited ? { state: 'exited' as const, ...(await launched.exited) } : await this.pollExit(job.id, host, entry.proc, layout);
-      callbacks.exited?.();
+      free();
       return await this.finish(job, host, layout, exit, before);
     } catch (error) {
       this.deps.output.close(job.id);
