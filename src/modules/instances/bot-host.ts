@@ -22,6 +22,8 @@ export interface LogFollower {
   /** Follows `path` from byte `offset`, as long as the instance is followed. */
   follow(instanceId: string, path: string, offset: number): void;
   unfollow(instanceId: string): void;
+  /** After the writer ended: resolves once what it wrote has been read (the last lines carry the verdict). */
+  settle(instanceId: string): Promise<void>;
   close(): void;
 }
 

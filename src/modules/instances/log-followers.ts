@@ -15,7 +15,8 @@ interface LocalFile {
   buffer: Buffer | null;
   ino: number | null;
   watcher: FSWatcher | null;
-  reading: boolean;
+  /** The read in progress. */
+  reading: Promise<void> | null;
   again: boolean;
   closed: boolean;
 }
@@ -43,7 +44,7 @@ export class LocalLogFollower implements LogFollower {
     const existing = this.files.get(instanceId);
     if (existing?.path === path) return this.read(instanceId, existing);
     this.unfollow(instanceId);
-    const file: LocalFile = { path, offset, handle: null, buffer: null, ino: null, watcher: null, reading: false, again: false, closed: false };
+    const file: LocalFile = { path, offset, handle: null, buffer: null, ino: null, watcher: null, reading: null, again: false, closed: false };
     this.files.set(instanceId, file);
     try {
       // The directory is watched (the file may not exist yet, or be replaced); a job writes its
@@ -73,17 +74,24 @@ export class LocalLogFollower implements LogFollower {
     for (const id of [...this.files.keys()]) this.unfollow(id);
   }
 
+  /** The writer has ended: resolves once everything in the file now has been read. */
+  async settle(instanceId: string): Promise<void> {
+    const file = this.files.get(instanceId);
+    if (!file) return;
+    this.read(instanceId, file);
+    while (file.reading && !file.closed) await file.reading;
+  }
+
   private read(instanceId: string, file: LocalFile): void {
     if (file.closed) return;
     if (file.reading) {
       file.again = true;
       return;
     }
-    file.reading = true;
-    this.drain(instanceId, file)
+    file.reading = this.drain(instanceId, file)
       .catch(() => undefined)
       .finally(() => {
-        file.reading = false;
+        file.reading = null;
         if (file.again && !file.closed) {
           file.again = false;
           this.read(instanceId, file);
@@ -147,6 +155,12 @@ export class RemoteLogFollower implements LogFollower {
 
   unfollow(instanceId: string): void {
     if (this.files.delete(instanceId)) this.schedule(50);
+  }
+
+  /** The writer has ended: the reader on the host looks every interval, and its data crosses the network. */
+  async settle(instanceId: string): Promise<void> {
+    if (!this.files.has(instanceId)) return;
+    await new Promise((resolve) => setTimeout(resolve, this.intervalSeconds * 2000 + 100));
   }
 
   close(): void {

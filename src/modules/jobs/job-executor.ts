@@ -198,9 +198,8 @@ export class JobExecutor {
   private async finish(job: JobRecord, host: BotHost, layout: JobLayout, exit: Exit, before: string[] | null): Promise<JobOutcome> {
     const entry = this.running.get(job.id);
     if (entry) entry.exited = true;
-    // The last lines (the error, "Optimization complete.") are read before the verdict; the
-    // slot is already free, so this wait costs no throughput.
-    await sleep(150);
+    // The last lines (the error, "Optimization complete.") are read before the verdict.
+    await host.follower.settle(job.id);
     host.follower.unfollow(job.id);
     const lastError = this.deps.output.close(job.id);
     this.running.delete(job.id);

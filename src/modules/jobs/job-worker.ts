@@ -85,11 +85,26 @@ export async function startJobWorker(options: JobWorkerOptions): Promise<{ close
   const slots = new Slots(options.slots);
   const redis = redisConnection(options.url);
 
+  // BullMQ runs at most `concurrency` jobs; one whose process has ended (results being read and
+  // sent) holds no CPU, so it does not count: the next job is fetched at once.
+  let collecting = 0;
+  const setConcurrency = () => {
+    worker.concurrency = options.slots + collecting;
+  };
+
   const processor = async (bullJob: BullJob<QueuedJob>): Promise<WorkerResult> => {
     const data = bullJob.data;
     const need = Math.min(data.slots, options.slots);
     await slots.acquire(need);
     active.set(data.id, bullJob);
+    let exited = false;
+    const onExit = () => {
+      if (exited) return;
+      exited = true;
+      slots.release(need);
+      collecting += 1;
+      setConcurrency();
+    };
     try {
       const record: JobRecord = { ...data, status: 'running', progress: { fraction: null, stage: 'starting', etaSeconds: null }, runner: options.name, error: null, logPath: null, requestedBy: null, finishedAt: null, result: null, pid: null, processStart: null, workDir: null, resultDir: null };
       options.log.info({ jobId: data.id, type: data.type, slots: need }, 'job started');
@@ -98,6 +113,7 @@ export async function startJobWorker(options: JobWorkerOptions): Promise<{ close
           await bullJob.updateProgress({ kind: 'started', worker: options.name, ...info } satisfies WorkerReport);
         },
         progress: (progress) => void bullJob.updateProgress({ kind: 'progress', progress } satisfies WorkerReport).catch(() => undefined),
+        exited: onExit,
       });
       const files = outcome.resultDir ? await artifactFiles(data.type, outcome.resultDir) : {};
       const count = Object.keys(files).length;
@@ -111,7 +127,10 @@ export async function startJobWorker(options: JobWorkerOptions): Promise<{ close
       return { outcome: rest, worker: options.name, artifacts: count };
     } finally {
       active.delete(data.id);
-      slots.release(need);
+      if (exited) {
+        collecting -= 1;
+        setConcurrency();
+      } else slots.release(need);
     }
   };
 
