@@ -1,5 +1,4 @@
-import { watch, type FSWatcher } from 'node:fs';
-import { open, stat, type FileHandle } from 'node:fs/promises';
+import { closeSync, openSync, readSync, statSync, watch, type FSWatcher } from 'node:fs';
 import { basename, dirname } from 'node:path';
 import type { SshPool, SshTarget } from '../ssh/ssh-pool.js';
 import { FOLLOW_PY } from './bot-host.scripts.js';
@@ -7,17 +6,18 @@ import type { LogFollower, LogSink } from './bot-host.js';
 
 /** Per followed file: 100 bots cost 6 MB of read buffers. */
 const READ_CHUNK = 64 * 1024;
+/** Chunks read in one go; a bot writing faster than this is read on in the next turn of the event loop. */
+const CHUNKS_PER_TURN = 16;
 
 interface LocalFile {
   path: string;
   offset: number;
-  handle: FileHandle | null;
+  fd: number | null;
   buffer: Buffer | null;
   ino: number | null;
   watcher: FSWatcher | null;
-  /** The read in progress. */
-  reading: Promise<void> | null;
-  again: boolean;
+  /** More to read than one turn took: a read is scheduled. */
+  more: NodeJS.Immediate | null;
   closed: boolean;
 }
 
@@ -25,6 +25,10 @@ interface LocalFile {
  * Follows logs on this machine: inotify (fs.watch on the bot's directory) says when to read,
  * a slow poll covers what watching misses. Reads are positional from the last offset, so
  * nothing is read twice; a file shorter than the offset or with a new inode was rotated.
+ *
+ * Reads are synchronous: a local log is in the page cache, so a read takes microseconds, while
+ * the promise API's trip through the thread pool cost more CPU than the read itself and waited
+ * behind other file work (a hundred bots, a flooding one, jobs' results).
  */
 export class LocalLogFollower implements LogFollower {
   private readonly files = new Map<string, LocalFile>();
@@ -42,9 +46,12 @@ export class LocalLogFollower implements LogFollower {
 
   follow(instanceId: string, path: string, offset: number): void {
     const existing = this.files.get(instanceId);
-    if (existing?.path === path) return this.read(instanceId, existing);
+    if (existing?.path === path) {
+      this.read(instanceId, existing);
+      return;
+    }
     this.unfollow(instanceId);
-    const file: LocalFile = { path, offset, handle: null, buffer: null, ino: null, watcher: null, reading: null, again: false, closed: false };
+    const file: LocalFile = { path, offset, fd: null, buffer: null, ino: null, watcher: null, more: null, closed: false };
     this.files.set(instanceId, file);
     try {
       // The directory is watched (the file may not exist yet, or be replaced); a job writes its
@@ -66,7 +73,15 @@ export class LocalLogFollower implements LogFollower {
     this.files.delete(instanceId);
     file.closed = true;
     file.watcher?.close();
-    void file.handle?.close().catch(() => undefined);
+    if (file.more) clearImmediate(file.more);
+    closeQuietly(file);
+  }
+
+  /** The writer has ended: resolves once everything in the file now has been read. */
+  async settle(instanceId: string): Promise<void> {
+    const file = this.files.get(instanceId);
+    if (!file) return;
+    while (!file.closed && this.read(instanceId, file)) await new Promise((resolve) => setImmediate(resolve));
   }
 
   close(): void {
@@ -74,37 +89,32 @@ export class LocalLogFollower implements LogFollower {
     for (const id of [...this.files.keys()]) this.unfollow(id);
   }
 
-  /** The writer has ended: resolves once everything in the file now has been read. */
-  async settle(instanceId: string): Promise<void> {
-    const file = this.files.get(instanceId);
-    if (!file) return;
-    this.read(instanceId, file);
-    while (file.reading && !file.closed) await file.reading;
-  }
-
-  private read(instanceId: string, file: LocalFile): void {
-    if (file.closed) return;
-    if (file.reading) {
-      file.again = true;
-      return;
+  /** Reads what is new, up to a turn's worth; true when more is left (a read is scheduled). */
+  private read(instanceId: string, file: LocalFile): boolean {
+    if (file.closed) return false;
+    if (file.more) {
+      clearImmediate(file.more);
+      file.more = null;
     }
-    file.reading = this.drain(instanceId, file)
-      .catch(() => undefined)
-      .finally(() => {
-        file.reading = null;
-        if (file.again && !file.closed) {
-          file.again = false;
-          this.read(instanceId, file);
-        }
-      });
+    try {
+      if (!this.drain(instanceId, file)) return false;
+    } catch {
+      // Gone or unreadable for now: the next event or the poll tries again.
+      closeQuietly(file);
+      return false;
+    }
+    file.more = setImmediate(() => {
+      file.more = null;
+      this.read(instanceId, file);
+    });
+    return true;
   }
 
-  private async drain(instanceId: string, file: LocalFile): Promise<void> {
-    const info = await stat(file.path).catch(() => null);
-    if (!info || file.closed) return;
+  private drain(instanceId: string, file: LocalFile): boolean {
+    const info = statSync(file.path, { throwIfNoEntry: false });
+    if (!info) return false;
     if (file.ino !== null && info.ino !== file.ino) {
-      await file.handle?.close().catch(() => undefined);
-      file.handle = null;
+      closeQuietly(file);
       file.offset = 0;
       this.sink.reset(instanceId);
     } else if (info.size < file.offset) {
@@ -112,17 +122,28 @@ export class LocalLogFollower implements LogFollower {
       this.sink.reset(instanceId);
     }
     file.ino = info.ino;
-    file.handle ??= await open(file.path, 'r');
+    file.fd ??= openSync(file.path, 'r');
     const buffer = (file.buffer ??= Buffer.allocUnsafe(READ_CHUNK));
-    for (;;) {
-      if (file.closed) return;
-      const { bytesRead } = await file.handle.read(buffer, 0, READ_CHUNK, file.offset);
-      if (bytesRead === 0) return;
+    for (let chunk = 0; chunk < CHUNKS_PER_TURN; chunk++) {
+      if (file.closed || file.fd === null) return false;
+      const bytesRead = readSync(file.fd, buffer, 0, READ_CHUNK, file.offset);
+      if (bytesRead === 0) return false;
       file.offset += bytesRead;
       this.sink.data(instanceId, Buffer.from(buffer.subarray(0, bytesRead)), file.offset);
-      if (bytesRead < READ_CHUNK) return;
+      if (bytesRead < READ_CHUNK) return false;
     }
+    return !file.closed;
   }
+}
+
+function closeQuietly(file: LocalFile): void {
+  if (file.fd === null) return;
+  try {
+    closeSync(file.fd);
+  } catch {
+    // Already closed.
+  }
+  file.fd = null;
 }
 
 /**
