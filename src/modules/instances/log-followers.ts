@@ -4,7 +4,6 @@ import type { SshPool, SshTarget } from '../ssh/ssh-pool.js';
 import { FOLLOW_PY } from './bot-host.scripts.js';
 import type { LogFollower, LogSink } from './bot-host.js';
 
-/** Per followed file: 100 bots cost 6 MB of read buffers. */
 const READ_CHUNK = 64 * 1024;
 /** Chunks read in one go; a bot writing faster than this is read on in the next turn of the event loop. */
 const CHUNKS_PER_TURN = 16;
@@ -13,7 +12,6 @@ interface LocalFile {
   path: string;
   offset: number;
   fd: number | null;
-  buffer: Buffer | null;
   ino: number | null;
   watcher: FSWatcher | null;
   /** More to read than one turn took: a read is scheduled. */
@@ -33,6 +31,8 @@ interface LocalFile {
 export class LocalLogFollower implements LogFollower {
   private readonly files = new Map<string, LocalFile>();
   private readonly poll: NodeJS.Timeout;
+  /** Reads are synchronous, so one buffer serves every file; what is read is copied out. */
+  private readonly buffer = Buffer.allocUnsafe(READ_CHUNK);
 
   constructor(
     private readonly sink: LogSink,
@@ -51,7 +51,7 @@ export class LocalLogFollower implements LogFollower {
       return;
     }
     this.unfollow(instanceId);
-    const file: LocalFile = { path, offset, fd: null, buffer: null, ino: null, watcher: null, more: null, closed: false };
+    const file: LocalFile = { path, offset, fd: null, ino: null, watcher: null, more: null, closed: false };
     this.files.set(instanceId, file);
     try {
       // The directory is watched (the file may not exist yet, or be replaced); a job writes its
@@ -123,7 +123,7 @@ export class LocalLogFollower implements LogFollower {
     }
     file.ino = info.ino;
     file.fd ??= openSync(file.path, 'r');
-    const buffer = (file.buffer ??= Buffer.allocUnsafe(READ_CHUNK));
+    const buffer = this.buffer;
     for (let chunk = 0; chunk < CHUNKS_PER_TURN; chunk++) {
       if (file.closed || file.fd === null) return false;
       const bytesRead = readSync(file.fd, buffer, 0, READ_CHUNK, file.offset);

@@ -23,6 +23,8 @@ export interface JobWorkerOptions {
   log: { info(obj: object, msg: string): void; error(obj: object, msg: string): void };
 }
 
+/** How long a worker gathers a job's log lines before sending them. */
+const LOG_FLUSH_MS = 200;
 const ARTIFACTS_BACKTEST = ['analysis.json', 'config.json', 'fills.csv', 'balance_and_equity.csv.gz', 'balance_and_equity.csv'];
 
 /** Slots as permits: a job waits until as many are free as it needs. */
@@ -72,11 +74,26 @@ async function artifactFiles(type: JobRecord['type'], dir: string): Promise<Reco
 export async function startJobWorker(options: JobWorkerOptions): Promise<{ close(): Promise<void>; worker: Worker }> {
   const { Worker } = loadBullmq();
   const active = new Map<string, BullJob>();
-  // Log lines leave through the job's progress channel, like everything else the worker says.
+  // Log lines leave through the job's progress channel, like everything else the worker says,
+  // gathered for LOG_FLUSH_MS: each report is a Redis script run here and an event on the server.
+  const pendingLines = new Map<string, string[]>();
+  let flushTimer: NodeJS.Timeout | null = null;
+  const flushLines = async (id: string): Promise<void> => {
+    const lines = pendingLines.get(id);
+    pendingLines.delete(id);
+    if (lines?.length) await active.get(id)?.updateProgress({ kind: 'log', lines } satisfies WorkerReport).catch(() => undefined);
+  };
   const publisher: Publisher = {
     publish: (_topic, type, payload) => {
+      if (type !== 'job_log') return;
       const { id, lines } = payload as { id: string; lines: string[] };
-      if (type === 'job_log') void active.get(id)?.updateProgress({ kind: 'log', lines } satisfies WorkerReport).catch(() => undefined);
+      const pending = pendingLines.get(id);
+      if (pending) pending.push(...lines);
+      else pendingLines.set(id, [...lines]);
+      flushTimer ??= setTimeout(() => {
+        flushTimer = null;
+        for (const jobId of [...pendingLines.keys()]) void flushLines(jobId);
+      }, LOG_FLUSH_MS);
     },
   };
   const output = new JobOutput(publisher);
@@ -115,6 +132,7 @@ export async function startJobWorker(options: JobWorkerOptions): Promise<{ close
         progress: (progress) => void bullJob.updateProgress({ kind: 'progress', progress } satisfies WorkerReport).catch(() => undefined),
         exited: onExit,
       });
+      await flushLines(data.id);
       const files = outcome.resultDir ? await artifactFiles(data.type, outcome.resultDir) : {};
       const count = Object.keys(files).length;
       if (count) {
@@ -160,6 +178,7 @@ export async function startJobWorker(options: JobWorkerOptions): Promise<{ close
       const closing = worker.close();
       await Promise.all([...active.keys()].map((id) => executor.cancel(id)));
       await closing;
+      if (flushTimer) clearTimeout(flushTimer);
       subscriber.disconnect();
       redis.disconnect();
       host.follower.close();
