@@ -35,7 +35,7 @@ import type { LogBatch } from '../src/modules/instances/log-streams.js';
 import { jsonClient } from '../test/helpers/http.js';
 import { killAllWith, processesWith } from '../test/helpers/instances.js';
 import { makePassivbotCheckout, standinConfig, writeApiKeys, type PassivbotCheckout } from '../test/helpers/passivbot.js';
-import { cpuSeconds, freePort, mapPool, rssMb, start, startFlags, table, waitFor } from './lib.js';
+import { cpuSeconds, freePort, groupPids, mapPool, rssMb, start, startFlags, table, waitFor } from './lib.js';
 
 const BOTS = Number(process.env.BENCH_BOTS ?? 100);
 const FLOOD_SECONDS = Number(process.env.BENCH_SECONDS ?? 30);
@@ -589,7 +589,7 @@ async function flood(api: Api, base: string, token: string, dataDir: string, ser
     const botPid = (await api.get<Instance>(`/instances/${bot.id}`)).pid ?? 0;
     const measured = [
       { label: 'pbfleet', pids: [serverPid] },
-      { label: 'the flood bot', pids: [botPid] },
+      { label: 'the flood bot (its process group)', pids: groupPids(botPid) },
       ...groups.map((g, i) => ({ label: `subscriber process ${i + 1}`, pids: [g.child.pid ?? 0] })),
       { label: 'tail -F + its reader', pids: [tailGroup.child.pid ?? 0, tailPid ?? 0] },
     ];
