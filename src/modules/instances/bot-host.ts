@@ -55,6 +55,8 @@ export interface BotHost {
   download(layout: ProcessLayout): Promise<Readable>;
   removeFiles(layout: ProcessLayout): Promise<void>;
   readonly follower: LogFollower;
+  /** Stops following logs and ends helpers; bots and jobs keep running. */
+  close(): void;
 }
 
 /** PREPARE's arguments for a layout: the command and, for v7, the entry script. */

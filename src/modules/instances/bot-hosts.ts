@@ -50,7 +50,7 @@ export function createBotHosts(deps: BotHostsDeps) {
       if (records.has(record.id)) records.set(record.id, record);
     },
     removed: (id) => {
-      hosts.get(id)?.follower.close();
+      hosts.get(id)?.close();
       hosts.delete(id);
       records.delete(id);
     },
@@ -74,7 +74,7 @@ export function createBotHosts(deps: BotHostsDeps) {
       return making;
     },
     closeAll(): void {
-      for (const host of hosts.values()) host.follower.close();
+      for (const host of hosts.values()) host.close();
       hosts.clear();
     },
   };

@@ -1,6 +1,5 @@
-import { spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { accessSync, chmodSync, closeSync, constants, createReadStream, mkdirSync, openSync, readFileSync, renameSync, rmSync, statSync, writeFileSync, type Stats } from 'node:fs';
+import { accessSync, chmodSync, constants, createReadStream, mkdirSync, readFileSync, renameSync, rmSync, statSync, writeFileSync, type Stats } from 'node:fs';
 import { readdir, readFile, rm, stat } from 'node:fs/promises';
 import { resolve } from 'node:path';
 import type { Readable } from 'node:stream';
@@ -9,6 +8,7 @@ import type { Runtime } from '../environments/environments.types.js';
 import { EXIT_WRAPPER, ROTATE } from './bot-host.scripts.js';
 import { prepareArgs, startTimeOf, type BotHost, type LaunchedBot, type LogSink, type ProbeResult } from './bot-host.js';
 import { LocalLogFollower } from './log-followers.js';
+import { Spawner, type Spawned } from './spawner.js';
 import { botLayout, type BotFile, type BotLayout, type ProcessLayout, type RuntimeShape } from './bot-layout.fns.js';
 import type { BotProcess } from './instances.types.js';
 
@@ -69,6 +69,7 @@ function readStart(pid: number): string | null {
 export function createLocalBotHost(deps: { environmentId: string; runtime: () => Promise<Runtime>; runner: HostRunner; sink: LogSink }): BotHost {
   const { runner } = deps;
   const follower = new LocalLogFollower(deps.sink);
+  const spawner = new Spawner();
 
   return {
     environmentId: deps.environmentId,
@@ -81,6 +82,11 @@ export function createLocalBotHost(deps: { environmentId: string; runtime: () =>
     async layout(instanceId: string, shape: RuntimeShape): Promise<BotLayout> {
       const runtime = await deps.runtime();
       return botLayout(runtime, shape, resolve(runtime.workDir), instanceId);
+    },
+
+    close() {
+      follower.close();
+      spawner.close();
     },
 
     listDir: (path) => readdir(path).catch(() => []),
@@ -106,38 +112,23 @@ export function createLocalBotHost(deps: { environmentId: string; runtime: () =>
     },
 
     async launch(layout: ProcessLayout): Promise<LaunchedBot> {
-      // Two metadata calls and an open, synchronous like the spawn itself: the slot a job
-      // waits for is free now, and the thread pool may be busy reading another job's results.
+      // Two metadata calls, synchronous like the spawn itself: the slot a job waits for is free
+      // now, and the thread pool may be busy reading another job's results.
       mkdirSync(layout.dir, { recursive: true });
       rmSync(`${layout.dir}/exit`, { force: true });
-      const fd = openSync(layout.log, 'a', 0o640);
       const command = layout.argv[0] ?? '';
-      // The process group's leader is the exit-code wrapper (the same as on remote hosts).
-      const child = (() => {
-        try {
-          return spawn('sh', ['-c', EXIT_WRAPPER, `${layout.dir}/exit`, ...layout.argv], { cwd: layout.cwd, detached: true, stdio: ['ignore', fd, fd] });
-        } finally {
-          closeSync(fd);
-        }
-      })();
-      let markGone = () => undefined as void;
-      const gone = new Promise<void>((resolveGone) => (markGone = resolveGone));
-      const exited = new Promise<{ exitCode: number | null; signal: string | null }>((resolveExit) => {
-        child.once('exit', (_code, signal) => {
-          markGone();
-          resolveExit(exitOf(layout.dir, signal));
-        });
-      });
-      const spawnError = new Promise<Error>((resolveError) => child.once('error', resolveError));
-      if (child.pid === undefined) {
-        const error = await spawnError;
-        throw new Error(`cannot start ${command}: ${(error as NodeJS.ErrnoException).code ?? error.message}`);
+      let spawned: Spawned;
+      try {
+        // The process group's leader is the exit-code wrapper (the same as on remote hosts).
+        spawned = await spawner.spawn({ file: 'sh', args: ['-c', EXIT_WRAPPER, `${layout.dir}/exit`, ...layout.argv], cwd: layout.cwd, log: layout.log });
+      } catch (error) {
+        throw new Error(`cannot start ${command}: ${(error as Error).message}`);
       }
-      child.unref();
-      const start = readStart(child.pid);
+      const gone = spawned.gone.then(() => undefined);
+      const exited = spawned.gone.then(({ signal }) => exitOf(layout.dir, signal));
+      const start = readStart(spawned.pid);
       // A very short run can be over before its start time is read: its exit says the rest.
-      if (start === null && child.exitCode === null && child.signalCode === null) throw new Error(`the process ended at once (${command})`);
-      return { pid: child.pid, start: start ?? 'ended', exited, gone };
+      return { pid: spawned.pid, start: start ?? 'ended', exited, gone };
     },
 
     async signal(proc: BotProcess, signal: 'SIGINT' | 'SIGKILL'): Promise<void> {

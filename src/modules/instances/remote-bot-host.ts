@@ -41,6 +41,7 @@ export function createRemoteBotHost(deps: {
   return {
     environmentId: deps.environmentId,
     follower,
+    close: () => follower.close(),
 
     local: false,
     workDir: absoluteWorkDir,

@@ -181,7 +181,7 @@ export async function startJobWorker(options: JobWorkerOptions): Promise<{ close
       if (flushTimer) clearTimeout(flushTimer);
       subscriber.disconnect();
       redis.disconnect();
-      host.follower.close();
+      host.close();
     },
   };
 }
