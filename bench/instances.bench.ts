@@ -14,6 +14,9 @@
  *    mode) so that parsing ~2M lines/s is spread over the cores; their CPU and event-loop delay
  *    are printed, so a saturated measuring side shows.
  *
+ * pbfleet's CPU and RSS are its server process's plus its process helper's (the child that
+ * starts bots).
+ *
  * Targets: start 100 < 10 s; RSS < 250 MB; p99 < 100 ms; zero lines lost for subscribers that
  * keep up (never told `lagged`, never closed by the server).
  *
@@ -35,7 +38,7 @@ import type { LogBatch } from '../src/modules/instances/log-streams.js';
 import { jsonClient } from '../test/helpers/http.js';
 import { killAllWith, processesWith } from '../test/helpers/instances.js';
 import { makePassivbotCheckout, standinConfig, writeApiKeys, type PassivbotCheckout } from '../test/helpers/passivbot.js';
-import { cpuSeconds, freePort, groupPids, mapPool, rssMb, start, startFlags, table, waitFor } from './lib.js';
+import { cpuSeconds, freePort, groupPids, machineCpuSeconds, pbfleetCpuSeconds, pbfleetPeakRssMb, pbfleetPids, pbfleetRssMb, mapPool, start, startFlags, table, waitFor } from './lib.js';
 
 const BOTS = Number(process.env.BENCH_BOTS ?? 100);
 const FLOOD_SECONDS = Number(process.env.BENCH_SECONDS ?? 30);
@@ -444,18 +447,6 @@ async function waitForCount(api: Api, status: Instance['status'], count: number,
   }
 }
 
-/** CPU seconds all cores of this machine have been busy (any process), from /proc/stat. */
-function machineCpuSeconds(): number {
-  const [user = 0, nice = 0, system = 0, , , irq = 0, softirq = 0, steal = 0] = (readFileSync('/proc/stat', 'utf8').split('\n')[0] ?? '').split(/\s+/).slice(1).map(Number);
-  return (user + nice + system + irq + softirq + steal) / 100;
-}
-
-/** Peak resident set size of a process in MB (VmHWM). */
-function peakRssMb(pid: number): number {
-  const kb = Number(/VmHWM:\s+(\d+)/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'))?.[1] ?? 0);
-  return Math.round(kb / 1024);
-}
-
 interface StartStop {
   startMs: number;
   stopMs: number;
@@ -516,7 +507,7 @@ async function startStopMany(api: Api, serverPid: number, checkout: PassivbotChe
   const names = Array.from({ length: BOTS }, (_, i) => `bench-${String(i + 1).padStart(3, '0')}`);
   const ids = await mapPool(names, 8, async (name) => (await api.post<Instance>('/instances', { name, environmentId: 'local', account: 'bybit_01', config: QUIET_BOT })).id);
 
-  const cpuBefore = cpuSeconds(serverPid);
+  const cpuBefore = pbfleetCpuSeconds(serverPid);
   const started = performance.now();
   const reachedAt: number[] = []; // [n - 1]: ms until n bots were running
   const track = (seen: number) => {
@@ -531,10 +522,10 @@ async function startStopMany(api: Api, serverPid: number, checkout: PassivbotChe
   };
   await Promise.all([bulkStart(), waitForCount(api, 'running', BOTS, 60_000, track)]);
   const startMs = performance.now() - started;
-  const startCpuSeconds = cpuSeconds(serverPid) - cpuBefore;
+  const startCpuSeconds = pbfleetCpuSeconds(serverPid) - cpuBefore;
 
   await sleep(2000);
-  const supervisedRss = rssMb(serverPid);
+  const supervisedRss = pbfleetRssMb(serverPid);
 
   const stopping = performance.now();
   await api.post<BulkResult>('/instances/bulk', { action: 'stop', ids });
@@ -548,7 +539,7 @@ async function startStopMany(api: Api, serverPid: number, checkout: PassivbotChe
     startCpuSeconds,
     stopMs,
     rssMb: supervisedRss,
-    peakRssMb: peakRssMb(serverPid),
+    peakRssMb: pbfleetPeakRssMb(serverPid),
     leftover: processesWith(checkout.dir).length,
   };
 }
@@ -588,7 +579,7 @@ async function flood(api: Api, base: string, token: string, dataDir: string, ser
     const windowStart = Date.now();
     const botPid = (await api.get<Instance>(`/instances/${bot.id}`)).pid ?? 0;
     const measured = [
-      { label: 'pbfleet', pids: [serverPid] },
+      { label: 'pbfleet (server and process helper)', pids: pbfleetPids(serverPid) },
       { label: 'the flood bot (its process group)', pids: groupPids(botPid) },
       ...groups.map((g, i) => ({ label: `subscriber process ${i + 1}`, pids: [g.child.pid ?? 0] })),
       { label: 'tail -F + its reader', pids: [tailGroup.child.pid ?? 0, tailPid ?? 0] },
@@ -600,7 +591,7 @@ async function flood(api: Api, base: string, token: string, dataDir: string, ser
     let maxRssMb = 0;
     while (Date.now() - windowStart < FLOOD_SECONDS * 1000) {
       await sleep(1000);
-      maxRssMb = Math.max(maxRssMb, rssMb(serverPid));
+      maxRssMb = Math.max(maxRssMb, pbfleetRssMb(serverPid));
     }
     const windowEnd = Date.now();
     const cpu1 = cpuNow();
@@ -711,7 +702,7 @@ async function main(): Promise<void> {
     await api.post('/accounts', { name: 'bybit_01', exchange: 'bybit', key: 'bench-key', secret: 'bench-secret' });
 
     const many = await startStopMany(api, serverPid, checkout);
-    const idleRss = rssMb(serverPid);
+    const idleRss = pbfleetRssMb(serverPid);
 
     const result = await flood(api, base, token, dataDir, serverPid);
     const leftoverAfterFlood = processesWith(checkout.dir).length;

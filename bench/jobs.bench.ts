@@ -20,6 +20,8 @@
  * then appends `start end exit-code config-path` to a file. Job times (createdAt, startedAt,
  * finishedAt) come from the API (ms).
  *
+ * Server and worker CPU and RSS include their process helper (the child that starts jobs).
+ *
  * Targets: scheduling overhead p99 < 50 ms (embedded); throughput >= 0.9x the shell loop.
  *
  * Knobs (environment): BENCH_JOBS (1000), BENCH_SLOTS (2), BENCH_ENQUEUE_CONCURRENCY (16),
@@ -38,7 +40,7 @@ import type { Job } from '../src/modules/jobs/jobs.types.js';
 import { jsonClient } from '../test/helpers/http.js';
 import { killAllWith } from '../test/helpers/instances.js';
 import { makePassivbotCheckout, standinConfig, type PassivbotCheckout } from '../test/helpers/passivbot.js';
-import { cpuSeconds, freePort, machineCpuSeconds, mapPool, peakRssMb, percentile, rssMb, startFlags, table, waitFor } from './lib.js';
+import { freePort, machineCpuSeconds, mapPool, pbfleetCpuSeconds, pbfleetPeakRssMb, pbfleetRssMb, percentile, startFlags, table, waitFor } from './lib.js';
 
 const JOBS = Number(process.env.BENCH_JOBS ?? 1000);
 const SLOTS = Number(process.env.BENCH_SLOTS ?? 2);
@@ -328,9 +330,9 @@ interface QueueRun {
 }
 
 async function runQueued(p: Pbfleet, timesFile: string, label: string): Promise<QueueRun> {
-  const serverRssBeforeMb = rssMb(p.pid);
-  const serverCpu0 = cpuSeconds(p.pid);
-  const workerCpu0 = p.workers.reduce((sum, w) => sum + cpuSeconds(w.pid ?? 0), 0);
+  const serverRssBeforeMb = pbfleetRssMb(p.pid);
+  const serverCpu0 = pbfleetCpuSeconds(p.pid);
+  const workerCpu0 = p.workers.reduce((sum, w) => sum + pbfleetCpuSeconds(w.pid ?? 0), 0);
   const machine0 = machineCpuSeconds();
   const postMs: number[] = [];
   const t0 = Date.now();
@@ -362,8 +364,8 @@ async function runQueued(p: Pbfleet, timesFile: string, label: string): Promise<
     if (Date.now() - lastChange > 60_000) throw new Error(`${label}: no job finished for 60 s (${done} finished, ${queued} queued, ${running} running)`);
     await sleep(250);
   }
-  const serverCpuSeconds = cpuSeconds(p.pid) - serverCpu0;
-  const workerCpuSeconds = p.workers.reduce((sum, w) => sum + cpuSeconds(w.pid ?? 0), 0) - workerCpu0;
+  const serverCpuSeconds = pbfleetCpuSeconds(p.pid) - serverCpu0;
+  const workerCpuSeconds = p.workers.reduce((sum, w) => sum + pbfleetCpuSeconds(w.pid ?? 0), 0) - workerCpu0;
   const machineSeconds = machineCpuSeconds() - machine0;
   const wanted = new Set(ids);
   const jobs = (await allJobs(p.api)).filter((j) => wanted.has(j.id));
@@ -391,7 +393,7 @@ async function runQueued(p: Pbfleet, timesFile: string, label: string): Promise<
     failed: { count: failed.length, example: failed[0] ? `${failed[0].status}: ${failed[0].error} (${failedProcess(failed[0])})` : null },
     runners: [...new Set(jobs.map((j) => j.runner ?? 'none'))],
     serverRssBeforeMb,
-    serverRssAfterMb: rssMb(p.pid),
+    serverRssAfterMb: pbfleetRssMb(p.pid),
     serverCpuSeconds,
     workerCpuSeconds,
     machinePercent: (machineSeconds / (wallMs / 1000)) * 100,
@@ -470,12 +472,12 @@ const dirMb = (dir: string) => readdirSync(dir, { withFileTypes: true }).reduce(
 
 async function bigResult(p: Pbfleet, timesFile: string): Promise<BigResult> {
   const reset = resetPeakRss(p.pid);
-  const serverRssBeforeMb = rssMb(p.pid);
+  const serverRssBeforeMb = pbfleetRssMb(p.pid);
   let maxSampled = serverRssBeforeMb;
   const sampler = setInterval(() => {
-    maxSampled = Math.max(maxSampled, rssMb(p.pid));
+    maxSampled = Math.max(maxSampled, pbfleetRssMb(p.pid));
   }, 10);
-  const cpu0 = cpuSeconds(p.pid);
+  const cpu0 = pbfleetCpuSeconds(p.pid);
   let job: Job;
   try {
     job = await p.api.post<Job>('/backtest/run', { config: BIG, name: `bench ${BIG_FILLS} fills` });
@@ -488,8 +490,8 @@ async function bigResult(p: Pbfleet, timesFile: string): Promise<BigResult> {
   } finally {
     clearInterval(sampler);
   }
-  const serverCpuSeconds = cpuSeconds(p.pid) - cpu0;
-  const serverPeakRssMb = reset ? peakRssMb(p.pid) : null;
+  const serverCpuSeconds = pbfleetCpuSeconds(p.pid) - cpu0;
+  const serverPeakRssMb = reset ? pbfleetPeakRssMb(p.pid) : null;
   if (job.status !== 'completed') throw new Error(`the ${BIG_FILLS}-fill backtest ${job.status}: ${job.error}`);
   const times = timesByJob(timesFile).get(job.id);
   if (!times) throw new Error(`no process times for job ${job.id}`);

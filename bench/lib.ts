@@ -102,6 +102,33 @@ export function groupPids(pgid: number): number[] {
   return pids;
 }
 
+/**
+ * pbfleet's own processes: the server (or a worker) and its process helper, the small `node -e`
+ * child through which it starts bots and jobs. Their CPU and memory are pbfleet's.
+ */
+export function pbfleetPids(pid: number): number[] {
+  const pids = [pid];
+  for (const name of readdirSync('/proc')) {
+    if (!/^\d+$/.test(name)) continue;
+    try {
+      const stat = readFileSync(`/proc/${name}/stat`, 'utf8');
+      const comm = stat.slice(stat.indexOf('(') + 1, stat.lastIndexOf(')'));
+      const parent = Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1]);
+      if (parent === pid && comm === 'node') pids.push(Number(name));
+    } catch {
+      // Ended meanwhile.
+    }
+  }
+  return pids;
+}
+
+/** CPU seconds of a process and its process helper. */
+export const pbfleetCpuSeconds = (pid: number): number => pbfleetPids(pid).reduce((sum, p) => sum + cpuSeconds(p), 0);
+/** RSS in MB of a process and its process helper. */
+export const pbfleetRssMb = (pid: number): number => Math.round(pbfleetPids(pid).reduce((sum, p) => sum + rssMb(p), 0) * 10) / 10;
+/** Peak RSS (VmHWM) in MB of a process plus its process helper's. */
+export const pbfleetPeakRssMb = (pid: number): number => Math.round(pbfleetPids(pid).reduce((sum, p) => sum + peakRssMb(p), 0) * 10) / 10;
+
 /** CPU seconds all cores of this machine have been busy (any process), from /proc/stat. */
 export function machineCpuSeconds(): number {
   const [user = 0, nice = 0, system = 0, , , irq = 0, softirq = 0, steal = 0] = (readFileSync('/proc/stat', 'utf8').split('\n')[0] ?? '').split(/\s+/).slice(1).map(Number);
