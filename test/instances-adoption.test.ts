@@ -1,13 +1,10 @@
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Instance } from '../src/modules/instances/instances.types.js';
 import { until } from './helpers/environments.js';
-import { jsonClient, loginToken } from './helpers/http.js';
 import { alive, killAllWith, processesWith } from './helpers/instances.js';
 import { makePassivbotCheckout, standinConfig, type PassivbotCheckout } from './helpers/passivbot.js';
-import { childEnv, freePort, killAll, startServer, type ServerProcess } from './helpers/process.js';
+import { killAll } from './helpers/process.js';
+import { restartableServer } from './helpers/restartable-server.js';
 
 /**
  * pbfleet killed with SIGKILL while 5 bots run: the bots keep running, and the next pbfleet
@@ -16,37 +13,22 @@ import { childEnv, freePort, killAll, startServer, type ServerProcess } from './
  */
 
 const PROCESS_TEST_MS = 90_000;
-const ADMIN_PASSWORD = 'adoption test password';
 
 describe('pbfleet restart with running bots', () => {
-  let dir: string;
-  let port: number;
+  const pbfleet = restartableServer('adoption', 'supervisor:\n  probeInterval: 300ms\n  restartBackoff: 300ms\n');
+  const { call, start, kill } = pbfleet;
   let checkout: PassivbotCheckout;
-  let server: ServerProcess | undefined;
-  let token = '';
-
-  const options = () => ({
-    cwd: dir,
-    env: childEnv({ PBFLEET_DATA_DIR: join(dir, 'data'), PBFLEET_PORT: String(port), PBFLEET_HOST: '127.0.0.1', PBFLEET_LOG_LEVEL: 'warn', PBFLEET_ADMIN_PASSWORD: ADMIN_PASSWORD }),
-  });
-  const { call } = jsonClient(() => server?.baseUrl ?? '', () => token);
-  const start = async () => {
-    server = await startServer(port, options());
-    token = await loginToken(server.baseUrl, 'admin', ADMIN_PASSWORD);
-  };
   const list = async () => (await call<{ instances: Instance[] }>('GET', '/instances?limit=100')).instances;
 
   beforeAll(async () => {
-    dir = mkdtempSync(join(tmpdir(), 'pbfleet-adoption-'));
-    port = await freePort();
+    await pbfleet.setup();
     checkout = await makePassivbotCheckout();
-    writeFileSync(join(dir, 'config.yaml'), 'supervisor:\n  probeInterval: 300ms\n  restartBackoff: 300ms\n');
   });
 
   afterAll(async () => {
     await killAll();
     killAllWith(checkout.dir);
-    rmSync(dir, { recursive: true, force: true });
+    pbfleet.remove();
   });
 
   it(
@@ -68,8 +50,7 @@ describe('pbfleet restart with running bots', () => {
       const pids = new Map(before.map((b) => [b.id, b.pid as number]));
       const fills = new Map(before.map((b) => [b.id, b.summary.fills]));
 
-      server?.signal('SIGKILL');
-      await server?.waitForExit();
+      await kill();
       // The bots outlive pbfleet, and keep logging while nobody watches.
       for (const pid of pids.values()) expect(alive(pid)).toBe(true);
       await new Promise((resolve) => setTimeout(resolve, 1500));
@@ -106,8 +87,7 @@ describe('pbfleet restart with running bots', () => {
       if (!bot) throw new Error('no bot from the previous test');
       await call('POST', `/instances/${bot.id}/start`);
       const running = await until(async () => ((await call<Instance>('GET', `/instances/${bot.id}`)).status === 'running' ? call<Instance>('GET', `/instances/${bot.id}`) : undefined), 'running');
-      server?.signal('SIGKILL');
-      await server?.waitForExit();
+      await kill();
       process.kill(-(running.pid as number), 'SIGKILL');
       await until(() => !alive(running.pid as number), 'the bot to die');
       await start();

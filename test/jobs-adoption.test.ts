@@ -1,13 +1,10 @@
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Job } from '../src/modules/jobs/jobs.types.js';
 import { until } from './helpers/environments.js';
-import { jsonClient, loginToken } from './helpers/http.js';
 import { alive, groupOf, killAllWith, processesWith } from './helpers/instances.js';
 import { makePassivbotCheckout, standinConfig, type PassivbotCheckout } from './helpers/passivbot.js';
-import { childEnv, freePort, killAll, startServer, type ServerProcess } from './helpers/process.js';
+import { killAll } from './helpers/process.js';
+import { restartableServer } from './helpers/restartable-server.js';
 
 /**
  * pbfleet killed with SIGKILL while backtests and an optimization run: the jobs are detached
@@ -17,29 +14,12 @@ import { childEnv, freePort, killAll, startServer, type ServerProcess } from './
  */
 
 const PROCESS_TEST_MS = 60_000;
-const ADMIN_PASSWORD = 'job adoption test password';
 const FINISHED = ['completed', 'failed', 'cancelled', 'interrupted'];
 
 describe('pbfleet restart with running jobs', () => {
-  let dir: string;
-  let port: number;
+  const pbfleet = restartableServer('job-adoption', 'supervisor:\n  probeInterval: 300ms\njobs:\n  slots: 6\n  cancelTimeout: 3s\n');
+  const { call, start, kill } = pbfleet;
   let checkout: PassivbotCheckout;
-  let server: ServerProcess | undefined;
-  let token = '';
-
-  const options = () => ({
-    cwd: dir,
-    env: childEnv({ PBFLEET_DATA_DIR: join(dir, 'data'), PBFLEET_PORT: String(port), PBFLEET_HOST: '127.0.0.1', PBFLEET_LOG_LEVEL: 'warn', PBFLEET_ADMIN_PASSWORD: ADMIN_PASSWORD }),
-  });
-  const { call } = jsonClient(() => server?.baseUrl ?? '', () => token);
-  const start = async () => {
-    server = await startServer(port, options());
-    token = await loginToken(server.baseUrl, 'admin', ADMIN_PASSWORD);
-  };
-  const kill = async () => {
-    server?.signal('SIGKILL');
-    await server?.waitForExit();
-  };
   const run = (type: 'backtest' | 'optimize', name: string, standin: Record<string, unknown>, extra: Record<string, unknown> = {}) =>
     call<Job>('POST', `/${type}/run`, { config: standinConfig({ standin }), name, ...extra });
   const job = (id: string) => call<Job>('GET', `/jobs/${id}`);
@@ -52,16 +32,14 @@ describe('pbfleet restart with running jobs', () => {
   const pidOf = (id: string) => until(() => processesWith(`/jobs/${id}/`)[0], `the process of job ${id}`);
 
   beforeAll(async () => {
-    dir = mkdtempSync(join(tmpdir(), 'pbfleet-job-adoption-'));
-    port = await freePort();
+    await pbfleet.setup();
     checkout = await makePassivbotCheckout();
-    writeFileSync(join(dir, 'config.yaml'), 'supervisor:\n  probeInterval: 300ms\njobs:\n  slots: 6\n  cancelTimeout: 3s\n');
   });
 
   afterAll(async () => {
     await killAll();
     killAllWith(checkout.dir);
-    rmSync(dir, { recursive: true, force: true });
+    pbfleet.remove();
   });
 
   /** The jobs of the one kill -9 cycle the tests below look at. */
