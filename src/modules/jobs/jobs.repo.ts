@@ -2,7 +2,7 @@ import { sql, type Insertable, type Selectable } from 'kysely';
 import type { Db, Executor } from '../../db/database.js';
 import { likeContains, toCount } from '../../db/errors.js';
 import type { JobsTable } from '../../db/types.js';
-import type { JobParams, JobProgress, JobRecord, JobStatus, JobType } from './jobs.types.js';
+import type { JobParams, JobProgress, JobRecord, JobState, JobStatus, JobType } from './jobs.types.js';
 
 export interface JobListFilter {
   page: number;
@@ -45,12 +45,38 @@ function toRow(patch: JobPatch): Partial<Insertable<JobsTable>> {
   return row;
 }
 
-function toRecord(row: Selectable<JobsTable>): JobRecord {
+/** Every column but params and result: state changes read back only these. */
+const STATE_COLUMNS = [
+  'id',
+  'type',
+  'name',
+  'environment_id',
+  'status',
+  'priority',
+  'slots',
+  'progress',
+  'requeue',
+  'attempts',
+  'runner',
+  'pid',
+  'process_start',
+  'work_dir',
+  'result_dir',
+  'log_path',
+  'error',
+  'requested_by',
+  'created_at',
+  'started_at',
+  'finished_at',
+] as const satisfies readonly (keyof JobsTable)[];
+
+type StateRow = Pick<Selectable<JobsTable>, (typeof STATE_COLUMNS)[number]>;
+
+function toState(row: StateRow): JobState {
   return {
     id: row.id,
     type: row.type as JobType,
     name: row.name,
-    params: JSON.parse(row.params) as JobParams,
     environmentId: row.environment_id,
     status: row.status as JobStatus,
     priority: Number(row.priority),
@@ -64,12 +90,19 @@ function toRecord(row: Selectable<JobsTable>): JobRecord {
     workDir: row.work_dir,
     resultDir: row.result_dir,
     logPath: row.log_path,
-    result: row.result === null ? null : (JSON.parse(row.result) as Record<string, unknown>),
     error: row.error,
     requestedBy: row.requested_by,
     createdAt: row.created_at,
     startedAt: row.started_at,
     finishedAt: row.finished_at,
+  };
+}
+
+function toRecord(row: Selectable<JobsTable>): JobRecord {
+  return {
+    ...toState(row),
+    params: JSON.parse(row.params) as JobParams,
+    result: row.result === null ? null : (JSON.parse(row.result) as Record<string, unknown>),
   };
 }
 
@@ -98,16 +131,32 @@ export function createJobsRepo(db: Db) {
       return row && toRecord(row);
     },
 
-    async update(id: string, patch: JobPatch, trx: Executor = db): Promise<JobRecord | undefined> {
-      const row = toRow(patch);
-      if (Object.keys(row).length) await trx.updateTable('jobs').set(row).where('id', '=', id).execute();
-      return this.get(id, trx);
+    /** A job's state without its params and result (cheap: those are the big columns). */
+    async state(id: string, trx: Executor = db): Promise<JobState | undefined> {
+      const row = await trx.selectFrom('jobs').select(STATE_COLUMNS).where('id', '=', id).executeTakeFirst();
+      return row && toState(row);
     },
 
-    /** Moves a job from one status to another only if it is still in the first: claims are atomic. */
-    async transition(id: string, from: readonly JobStatus[], patch: JobPatch & { status: JobStatus }, trx: Executor = db): Promise<boolean> {
-      const result = await trx.updateTable('jobs').set(toRow(patch)).where('id', '=', id).where('status', 'in', [...from]).executeTakeFirst();
-      return Number(result.numUpdatedRows) > 0;
+    /** Writes the patch and reads the state back in the same statement. */
+    async update(id: string, patch: JobPatch, trx: Executor = db): Promise<JobState | undefined> {
+      const row = toRow(patch);
+      if (!Object.keys(row).length) return this.state(id, trx);
+      const updated = await trx.updateTable('jobs').set(row).where('id', '=', id).returning(STATE_COLUMNS).executeTakeFirst();
+      return updated && toState(updated);
+    },
+
+    /** A running job's progress; a late report about a job that has ended changes nothing. */
+    async progress(id: string, progress: JobProgress, trx: Executor = db): Promise<void> {
+      await trx.updateTable('jobs').set({ progress: JSON.stringify(progress) }).where('id', '=', id).where('status', '=', 'running').execute();
+    },
+
+    /**
+     * Moves a job from one status to another only if it is still in the first, so claims are
+     * atomic; the whole record when it moved, undefined when another move won.
+     */
+    async transition(id: string, from: readonly JobStatus[], patch: JobPatch & { status: JobStatus }, trx: Executor = db): Promise<JobRecord | undefined> {
+      const row = await trx.updateTable('jobs').set(toRow(patch)).where('id', '=', id).where('status', 'in', [...from]).returningAll().executeTakeFirst();
+      return row && toRecord(row);
     },
 
     async list(filter: JobListFilter): Promise<{ items: JobRecord[]; total: number }> {

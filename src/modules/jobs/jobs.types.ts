@@ -64,3 +64,6 @@ export interface JobRecord extends Job {
   /** Where its results are readable by this server (a local copy for remote runs). */
   resultDir: string | null;
 }
+
+/** A job without its params and result: what state changes and hub events need. */
+export type JobState = Omit<JobRecord, 'params' | 'result'>;
