@@ -68,6 +68,7 @@ import { NotFoundError } from './lib/errors.js';
 import { EmbeddedQueue, type JobQueue } from './modules/jobs/embedded-queue.js';
 import { DistributedQueue } from './modules/jobs/distributed-queue.js';
 import { LOCAL_ENVIRONMENT_ID } from './modules/environments/environments.types.js';
+import { createFromResultService } from './modules/jobs/from-result.js';
 import { JobExecutor } from './modules/jobs/job-executor.js';
 import { JobOutput } from './modules/jobs/job-output.js';
 import { createJobStore } from './modules/jobs/job-store.js';
@@ -356,6 +357,7 @@ export async function buildApp(deps: AppDeps) {
     ? new DistributedQueue({ url: config.redis.url, prefix: config.redis.prefix, repo: jobsRepo, store: jobStore, embedded: embeddedQueue, resultsRoot: `${config.dataDir}/jobs`, publisher: hub, clock, log: app.log })
     : embeddedQueue;
   const jobs = createJobsService({ repo: jobsRepo, store: jobStore, queue: jobQueue, environments, capacityOf, audit, clock });
+  const fromResult = createFromResultService({ jobs, instances });
   const jobLogTail = async (id: string, count: number): Promise<string[]> => {
     const live = jobOutput.backlog(id);
     if (live) return count === 0 ? [] : live.slice(-count);
@@ -418,7 +420,7 @@ export async function buildApp(deps: AppDeps) {
   await api.register(environmentsRoutes, { prefix: API, environments, operations, audit, refreshSystemInfo });
   await api.register(accountsRoutes, { prefix: API, accounts });
   await api.register(instancesRoutes, { prefix: API, instances });
-  await api.register(jobsRoutes, { prefix: API, jobs, hub, logTail: jobLogTail });
+  await api.register(jobsRoutes, { prefix: API, jobs, fromResult, hub, logTail: jobLogTail });
   await api.register(instanceLogsRoutes, {
     prefix: API,
     hub,

@@ -1,3 +1,6 @@
+import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import type { InjectOptions, LightMyRequestResponse } from 'fastify';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Account } from '../src/modules/accounts/accounts.types.js';
@@ -157,8 +160,10 @@ interface Ctx {
   instanceVictim: string;
   /** A queued job (the dispatcher is stopped in this app) the priority route works on. */
   jobVictim: string;
-  /** A completed backtest an optimization can be seeded from. */
+  /** A completed backtest an optimization can be seeded from (and a bot made from). */
   seedJob: string;
+  /** A completed optimization whose front holds the entry PARETO_ENTRY. */
+  optimizationJob: string;
   changerToken: string;
   changerPassword: string;
   n: number;
@@ -264,6 +269,7 @@ const optimizeOverrides = (ctx: Ctx) => ({
   limits: [{ metric: 'drawdown_worst', penalize_if: 'greater_than', value: 0.5 }],
   seed: { jobId: ctx.seedJob, entry: 'best' },
 });
+const PARETO_ENTRY = 'hostile-entry';
 /** Names are free text: these must be accepted and stored verbatim. */
 const JOB_NAMES = ["Robert'); DROP TABLE jobs; --", 'btc/eth 50% "best" <run> & $(id)', "100%_done\\ ' OR ''='"];
 
@@ -459,6 +465,26 @@ const CASES: Record<string, Case> = {
     refuses: { 'overrides.limits': [12345, true, null, [{ value: 1 }], [{ metric: 'adg', value: 'high' }], { penalize_if_greater_than_x: 'x' }] },
     verify: verifyJob,
   },
+  [`POST ${API}/optimize/results/{id}/backtest`]: {
+    tables: JOB_TABLES,
+    url: (ctx) => `${API}/optimize/results/${ctx.optimizationJob}/backtest`,
+    headers: (ctx) => ctx.t.auth('operator'),
+    body: (ctx) => ({ entry: PARETO_ENTRY, environmentId: 'local', name: `hostile entry ${ctx.n++}`, priority: 1, requeueOnInterrupt: false, overrides: BACKTEST_OVERRIDES }),
+    accepts: { name: JOB_NAMES },
+    verify: verifyJob,
+  },
+  [`POST ${API}/backtest/results/{id}/instance`]: {
+    tables: INSTANCE_TABLES,
+    url: (ctx) => `${API}/backtest/results/${ctx.seedJob}/instance`,
+    headers: (ctx) => ctx.t.auth('operator'),
+    body: (ctx) => ({ name: `hostile-from-backtest-${ctx.n++}`, environmentId: 'local', account: 'hostile-bybit', runtime: 'v7' }),
+  },
+  [`POST ${API}/optimize/results/{id}/instance`]: {
+    tables: INSTANCE_TABLES,
+    url: (ctx) => `${API}/optimize/results/${ctx.optimizationJob}/instance`,
+    headers: (ctx) => ctx.t.auth('operator'),
+    body: (ctx) => ({ name: `hostile-from-entry-${ctx.n++}`, environmentId: 'local', account: 'hostile-bybit', runtime: 'v7', entry: PARETO_ENTRY }),
+  },
   [`POST ${API}/jobs/{id}/priority`]: {
     tables: JOB_TABLES,
     url: (ctx) => `${API}/jobs/${ctx.jobVictim}/priority`,
@@ -576,6 +602,7 @@ describe('hostile input: coverage', () => {
 describe.each(testDatabases)('hostile input on $name', (database) => {
   const ctx = { n: 1 } as Ctx;
   let t: TestApp;
+  let resultDir: string | undefined;
   let ip = 0;
   /** A fresh client address per request, so the login throttle never blocks the checks themselves. */
   const remoteAddress = () => `10.${(++ip >> 16) & 255}.${(ip >> 8) & 255}.${ip & 255}`;
@@ -608,34 +635,26 @@ describe.each(testDatabases)('hostile input on $name', (database) => {
     // requests themselves (a job failing in the background would race the no-write checks).
     await t.services.jobQueue.stop();
     ctx.jobVictim = (await t.services.jobs.run('backtest', { config: JOB_CONFIG, name: 'hostile-job-victim' }, SYSTEM_ACTOR)).id;
-    // A finished backtest to seed optimizations from: written as the executor would leave it.
+    // A finished backtest and optimization to start from: written as the executor would leave them.
     const at = new Date().toISOString();
+    const finishedJob = { environment_id: 'local', status: 'completed', priority: 0, slots: 1, progress: JSON.stringify({ fraction: 1, stage: 'complete', etaSeconds: 0 }), requeue: 0, attempts: 1, runner: 'server', requested_by: null, created_at: at, started_at: at, finished_at: at };
+    const params = JSON.stringify({ config: JOB_CONFIG, overrides: {}, effective: JOB_CONFIG });
     ctx.seedJob = 'hostile-seed-backtest';
+    ctx.optimizationJob = 'hostile-optimization';
+    resultDir = await mkdtemp(join(tmpdir(), 'pbfleet-hostile-'));
+    await mkdir(join(resultDir, 'pareto'));
+    await writeFile(join(resultDir, 'pareto', `${PARETO_ENTRY}.json`), JSON.stringify({ ...JOB_CONFIG, metrics: { objectives: { w_0: 1 } } }));
     await t.database.db
       .insertInto('jobs')
-      .values({
-        id: ctx.seedJob,
-        type: 'backtest',
-        name: 'hostile seed',
-        params: JSON.stringify({ config: JOB_CONFIG, overrides: {}, effective: JOB_CONFIG }),
-        environment_id: 'local',
-        status: 'completed',
-        priority: 0,
-        slots: 1,
-        progress: JSON.stringify({ fraction: 1, stage: 'complete', etaSeconds: 0 }),
-        requeue: 0,
-        attempts: 1,
-        runner: 'server',
-        result: JSON.stringify({ config: JOB_CONFIG, metrics: {} }),
-        requested_by: null,
-        created_at: at,
-        started_at: at,
-        finished_at: at,
-      })
+      .values([
+        { ...finishedJob, id: ctx.seedJob, type: 'backtest', name: 'hostile seed', params, result: JSON.stringify({ config: JOB_CONFIG, metrics: {} }), result_dir: null },
+        { ...finishedJob, id: ctx.optimizationJob, type: 'optimize', name: 'hostile optimization', params, result: JSON.stringify({ front: [], frontSize: 1 }), result_dir: resultDir },
+      ])
       .execute();
   });
   afterAll(async () => {
     await t?.close();
+    if (resultDir) await rm(resultDir, { recursive: true, force: true });
   });
 
   async function snapshot(tables: readonly Table[]): Promise<string> {

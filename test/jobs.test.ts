@@ -1,5 +1,7 @@
+import { dirname, join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { HubMessage } from '../src/modules/hub/hub.js';
+import type { Instance } from '../src/modules/instances/instances.types.js';
 import type { Job } from '../src/modules/jobs/jobs.types.js';
 import { createTestApp, type TestApp } from './helpers/app.js';
 import { testDatabases } from './helpers/databases.js';
@@ -23,6 +25,8 @@ describe.each(testDatabases)('jobs on $name', (database) => {
     api = apiClient(t);
     const paths = await api.put('/settings/paths', { passivbotDir: checkout.dir, pythonPath: checkout.python, passivbotKind: 'v7' });
     expect(paths.statusCode, paths.body).toBe(200);
+    const account = await api.post('/accounts', { name: 'bybit_01', exchange: 'bybit', key: 'k', secret: 's' });
+    expect(account.statusCode, account.body).toBe(201);
   });
 
   afterAll(async () => {
@@ -37,6 +41,16 @@ describe.each(testDatabases)('jobs on $name', (database) => {
     return res.json<Job>();
   };
   const job = async (id: string) => (await api.get(`/jobs/${id}`)).json<Job>();
+  type Config = Record<string, Record<string, unknown>>;
+  type Entry = { id: string; rank: number; config: Config };
+  /** A config as a result hands it on: the job's own backtest.base_dir back to Passivbot's default. */
+  const withDefaultBaseDir = (config: Config): Config => ({ ...config, backtest: { ...config.backtest, base_dir: 'backtests' } });
+  const fieldsOf = (res: { json<T>(): T }) => res.json<ErrorBody>().error.details?.fields?.map((f) => f.field);
+  const auditDetails = async (action: string) => (await auditEntries(t)).filter((e) => e.action === action).map((e) => JSON.parse(e.details ?? '{}') as Record<string, unknown>);
+  const optimizeResult = async (id: string) => (await api.get(`/optimize/results/${id}`)).json<{ frontSize: number; front: Entry[] }>();
+  /** Completed optimizations, shared by the tests that start from their results. */
+  let stepped: { job: Job; front: Entry[] };
+  let unstepped: Job;
   const finished = (id: string, ms = 30_000) =>
     until(async () => {
       const current = await job(id);
@@ -87,14 +101,118 @@ describe.each(testDatabases)('jobs on $name', (database) => {
     expect(queued.slots).toBe(2);
     const done = await finished(queued.id);
     expect(done.status, done.error ?? '').toBe('completed');
-    const result = (await api.get(`/optimize/results/${queued.id}`)).json<{ frontSize: number; front: { id: string; rank: number; config: Record<string, unknown> }[] }>();
+    const result = await optimizeResult(queued.id);
     expect(result.frontSize).toBeGreaterThan(0);
     expect(result.front.map((e) => e.rank)).toEqual(result.front.map((_, i) => i + 1));
     expect(result.front[0]?.config).toHaveProperty('bot');
+    unstepped = done;
 
     const seeded = await run('optimize', { config: config(), overrides: { iters: 20, seed: { jobId: queued.id, entry: result.front[0]?.id } } });
     expect(seeded.params.seedConfig).toBeDefined();
     expect((await finished(seeded.id)).status).toBe('completed');
+  });
+
+  it('backtests a pareto entry and makes bots from an entry and a backtest, without the jobs\' own paths', async () => {
+    // Entries are full configs, so: every n_positions bound on a step of 1 (a config holds whole
+    // numbers there), and no scenario suite (the template enables it; a job reads single runs).
+    const base = config();
+    const optimizeConfig = { ...base, backtest: { ...(base.backtest as object), suite_enabled: false }, optimize: { ...(base.optimize as object), bounds: { short_n_positions: [1, 20, 1] } } };
+    const optimized = await finished((await run('optimize', { config: optimizeConfig })).id);
+    expect(optimized.status, optimized.error ?? '').toBe('completed');
+    stepped = { job: optimized, front: (await optimizeResult(optimized.id)).front };
+    const { job: source, front } = stepped;
+    const entry = front[1] ?? front[0]!;
+    // The premise: the optimizer's configs carry the job's own base_dir.
+    expect(entry.config.backtest?.base_dir).toBe(join(dirname(source.logPath!), 'backtests'));
+
+    const queued = await api.post(`/optimize/results/${source.id}/backtest`, { entry: entry.id, overrides: { starting_balance: 5000 }, priority: 3 }, 'operator');
+    expect(queued.statusCode, queued.body).toBe(202);
+    const backtest = queued.json<Job>();
+    expect(backtest).toMatchObject({ type: 'backtest', name: `${source.name} #${entry.rank}`, priority: 3 });
+    expect(backtest.params.config).toEqual(withDefaultBaseDir(entry.config));
+    expect(backtest.params.effective.backtest).toMatchObject({ starting_balance: 5000 });
+    const best = await api.post(`/optimize/results/${source.id}/backtest`, { name: 'the best' }, 'operator');
+    expect(best.statusCode, best.body).toBe(202);
+    expect(best.json<Job>().params.config).toEqual(withDefaultBaseDir(front[0]!.config));
+    for (const id of [backtest.id, best.json<Job>().id]) {
+      const done = await finished(id);
+      expect(done.status, done.error ?? '').toBe('completed');
+    }
+    expect(await auditDetails('backtest_run')).toContainEqual(expect.objectContaining({ jobId: backtest.id, fromJob: source.id, fromEntry: entry.id }));
+
+    const fromEntry = await api.post(`/optimize/results/${source.id}/instance`, { name: `entry-${database.name}`, environmentId: 'local', account: 'bybit_01', entry: entry.id }, 'operator');
+    expect(fromEntry.statusCode, fromEntry.body).toBe(201);
+    const entryBot = (await api.get(`/instances/${fromEntry.json<Instance>().id}`)).json<Instance>();
+    expect(entryBot).toMatchObject({ status: 'stopped', desiredState: 'stopped', account: 'bybit_01', exchange: 'bybit' });
+    const expected = withDefaultBaseDir(entry.config);
+    expect(entryBot.config).toEqual({ ...expected, live: { ...expected.live, user: 'bybit_01' } });
+
+    const fromBacktest = await api.post(`/backtest/results/${backtest.id}/instance`, { name: `backtest-${database.name}`, environmentId: 'local', account: 'bybit_01' }, 'operator');
+    expect(fromBacktest.statusCode, fromBacktest.body).toBe(201);
+    const backtestBot = (await api.get(`/instances/${fromBacktest.json<Instance>().id}`)).json<Instance>();
+    // The config Passivbot wrote beside the backtest's results: the entry's, with the override.
+    expect(backtestBot.config.bot).toEqual(entry.config.bot);
+    expect(backtestBot.config.backtest).toMatchObject({ starting_balance: 5000, base_dir: 'backtests' });
+    expect(JSON.stringify(backtestBot.config)).not.toContain(`/jobs/${backtest.id}`);
+    expect(await auditDetails('instance_create')).toEqual(
+      expect.arrayContaining([
+        expect.objectContaining({ instanceId: entryBot.id, fromJob: source.id, fromEntry: entry.id }),
+        expect.objectContaining({ instanceId: backtestBot.id, fromJob: backtest.id }),
+      ]),
+    );
+  });
+
+  it('refuses to start from a result that is missing, unfinished, of the other type or unknown', async () => {
+    const { job: source } = stepped;
+    const bot = (name: string, extra: Record<string, unknown> = {}) => ({ name, environmentId: 'local', account: 'bybit_01', ...extra });
+    const unknownEntry = await api.post(`/optimize/results/${source.id}/backtest`, { entry: 'nope' }, 'operator');
+    expect(unknownEntry.statusCode, unknownEntry.body).toBe(400);
+    expect(fieldsOf(unknownEntry)).toEqual(['entry']);
+    const unknownEntryBot = await api.post(`/optimize/results/${source.id}/instance`, bot('no-entry', { entry: 'nope' }), 'operator');
+    expect(unknownEntryBot.statusCode, unknownEntryBot.body).toBe(400);
+    expect(fieldsOf(unknownEntryBot)).toEqual(['entry']);
+    const badAccount = await api.post(`/optimize/results/${source.id}/instance`, bot('no-account', { account: 'nobody' }), 'operator');
+    expect(badAccount.statusCode, badAccount.body).toBe(400);
+    expect(fieldsOf(badAccount)).toEqual(['account']);
+    const withConfig = await api.post(`/optimize/results/${source.id}/instance`, bot('with-config', { config: {} }), 'operator');
+    expect(withConfig.statusCode, withConfig.body).toBe(400);
+    // A bound without a step leaves fractions in the entries: checked like any config, so refused.
+    for (const res of [await api.post(`/optimize/results/${unstepped.id}/backtest`, {}, 'operator'), await api.post(`/optimize/results/${unstepped.id}/instance`, bot('fractional'), 'operator')]) {
+      expect(res.statusCode, res.body).toBe(400);
+      expect(fieldsOf(res)).toEqual(['config.bot.short.n_positions']);
+    }
+
+    const backtestId = (await api.get('/backtest/jobs?status=completed')).json<{ jobs: Job[] }>().jobs[0]!.id;
+    expect((await api.post(`/optimize/results/${backtestId}/backtest`, {}, 'operator')).statusCode).toBe(404);
+    expect((await api.post(`/optimize/results/${backtestId}/instance`, bot('wrong-type'), 'operator')).statusCode).toBe(404);
+    expect((await api.post(`/backtest/results/${source.id}/instance`, bot('wrong-type'), 'operator')).statusCode).toBe(404);
+    expect((await api.post('/backtest/results/nope/instance', bot('unknown'), 'operator')).statusCode).toBe(404);
+    expect((await api.post(`/optimize/results/${source.id}/backtest`, {}, 'viewer')).statusCode).toBe(403);
+    expect((await api.post(`/backtest/results/${backtestId}/instance`, bot('viewer'), 'viewer')).statusCode).toBe(403);
+
+    // Not finished yet: no results to start from.
+    const running = await run('optimize', { config: config({ slow_s: 0.5 }), overrides: { iters: 100_000, n_cpus: 2 } });
+    const waiting = await run('backtest', { config: config() });
+    try {
+      for (const [url, body] of [
+        [`/optimize/results/${running.id}/backtest`, {}],
+        [`/optimize/results/${running.id}/instance`, bot('unfinished')],
+        [`/backtest/results/${waiting.id}/instance`, bot('unfinished')],
+      ] as const) {
+        const res = await api.post(url, body, 'operator');
+        expect(res.statusCode, `${url}: ${res.body}`).toBe(409);
+      }
+      await api.del(`/backtest/jobs/${waiting.id}`, 'operator');
+      // Cancelled before it wrote anything: still nothing to start from.
+      expect((await api.post(`/backtest/results/${waiting.id}/instance`, bot('cancelled'), 'operator')).statusCode).toBe(409);
+    } finally {
+      // Both slots back for the next tests, whatever failed above.
+      await api.del(`/backtest/jobs/${waiting.id}`, 'operator');
+      await api.del(`/optimize/jobs/${running.id}`, 'operator');
+      await finished(running.id);
+    }
+    const names = (await api.get('/instances?limit=500')).json<{ instances: Instance[] }>().instances.map((i) => i.name);
+    expect(names.filter((n) => !n.startsWith('entry-') && !n.startsWith('backtest-'))).toEqual([]);
   });
 
   it('keeps to the CPU slots, by priority then age, and reorders queued jobs', async () => {

@@ -72,10 +72,10 @@ export const InstanceListQuery = Type.Object({
   q: Type.Optional(Type.String({ minLength: 1, maxLength: 100, pattern: NO_CONTROL_CHARS })),
 });
 
-export const CreateInstanceBody = Type.Object(
-  { name: Name, environmentId: EnvironmentId, account: AccountName, config: Config, runtime: Type.Optional(Shape) },
-  { additionalProperties: false },
-);
+/** What a new bot needs besides its config (which may come from elsewhere, e.g. a job's result). */
+export const InstanceFields = { name: Name, environmentId: EnvironmentId, account: AccountName, runtime: Type.Optional(Shape) };
+
+export const CreateInstanceBody = Type.Object({ ...InstanceFields, config: Config }, { additionalProperties: false });
 
 export const UpdateInstanceBody = Type.Object(
   {

@@ -128,7 +128,8 @@ export function createInstancesService(deps: InstancesServiceDeps) {
       return toPublic(await mustFind(id));
     },
 
-    async create(input: CreateInstanceInput, actor: Actor): Promise<Instance> {
+    /** `origin`: the job result (and pareto entry) the config came from, for the audit trail. */
+    async create(input: CreateInstanceInput, actor: Actor, origin?: { fromJob: string; fromEntry?: string }): Promise<Instance> {
       const env = await environment(input.environmentId);
       const acct = await account(input.account);
       const config = checkedConfig(input.config, acct.name);
@@ -171,10 +172,10 @@ export function createInstancesService(deps: InstancesServiceDeps) {
         type: 'action',
         level: 'success',
         action: 'instance_create',
-        message: `bot ${record.name} created on ${env.name} (${record.exchange}, account ${record.account})`,
+        message: `bot ${record.name} created on ${env.name} (${record.exchange}, account ${record.account})${origin ? ` from job ${origin.fromJob}` : ''}`,
         environmentId: env.id,
         environmentName: env.name,
-        details: { instanceId: record.id, instance: record.name, account: record.account, symbols: record.symbols },
+        details: { instanceId: record.id, instance: record.name, account: record.account, symbols: record.symbols, ...origin },
         actor,
       });
       notify('instance_created', instance);

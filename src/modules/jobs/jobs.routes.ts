@@ -6,13 +6,18 @@ import type { Hub } from '../hub/hub.js';
 import { openSseStream } from '../hub/sse.js';
 import { topics } from '../hub/topics.js';
 import type { JobType } from './jobs.types.js';
+import { InstanceSchema } from '../instances/instances.schemas.js';
+import type { FromResultService } from './from-result.js';
 import {
+  BacktestInstanceBody,
   BacktestResultSchema,
   BacktestRunBody,
+  EntryBacktestBody,
   ExportQuery,
   JobList,
   JobListQuery,
   JobSchema,
+  OptimizeInstanceBody,
   OptimizeResultSchema,
   OptimizeRunBody,
   PriorityBody,
@@ -24,15 +29,17 @@ import { exportFills } from './results/fills.js';
 const tags = ['jobs'];
 const Accepted = responses({ 202: JobSchema });
 const One = responses({ 200: JobSchema });
+const CreatedInstance = responses({ 201: InstanceSchema });
 
 export interface JobsRoutesOptions {
   jobs: JobsService;
+  fromResult: FromResultService;
   hub: Hub;
   /** The last lines of a job's log: from memory while it runs, from its log file after. */
   logTail: (id: string, lines: number) => Promise<string[]>;
 }
 
-export const jobsRoutes: FastifyPluginAsyncTypebox<JobsRoutesOptions> = async (app, { jobs, hub, logTail }) => {
+export const jobsRoutes: FastifyPluginAsyncTypebox<JobsRoutesOptions> = async (app, { jobs, fromResult, hub, logTail }) => {
   const listOf = (type?: JobType) => async (request: { query: Static<typeof JobListQuery> }) => {
     const { page = 1, limit = 50, environment, ...filter } = request.query;
     const result = await jobs.list({ page, limit, environmentId: environment, ...filter, ...(type && { type }) });
@@ -87,6 +94,30 @@ export const jobsRoutes: FastifyPluginAsyncTypebox<JobsRoutesOptions> = async (a
     '/optimize/results/:id',
     { config: { auth: 'viewer' }, schema: { tags, summary: 'The pareto front of an optimization, best first', params: IdParams, response: responses({ 200: OptimizeResultSchema }) } },
     async (request) => jobs.optimizeResult(request.params.id),
+  );
+
+  app.post(
+    '/optimize/results/:id/backtest',
+    {
+      config: { auth: 'operator' },
+      schema: { tags, summary: 'Queue a backtest of a pareto entry (default: the best); 202 with the job', params: IdParams, body: EntryBacktestBody, response: Accepted },
+    },
+    async (request, reply) => reply.code(202).send(await fromResult.backtestEntry(request.params.id, request.body, actorOf(request))),
+  );
+
+  app.post(
+    '/backtest/results/:id/instance',
+    { config: { auth: 'operator' }, schema: { tags, summary: "Create a bot (stopped) with a backtest's config", params: IdParams, body: BacktestInstanceBody, response: CreatedInstance } },
+    async (request, reply) => reply.code(201).send(await fromResult.instanceFromResult('backtest', request.params.id, request.body, actorOf(request))),
+  );
+
+  app.post(
+    '/optimize/results/:id/instance',
+    {
+      config: { auth: 'operator' },
+      schema: { tags, summary: "Create a bot (stopped) with a pareto entry's config (default: the best)", params: IdParams, body: OptimizeInstanceBody, response: CreatedInstance },
+    },
+    async (request, reply) => reply.code(201).send(await fromResult.instanceFromResult('optimize', request.params.id, request.body, actorOf(request))),
   );
 
   app.get('/jobs', { config: { auth: 'viewer' }, schema: { tags, summary: 'Backtests and optimizations, newest first', querystring: JobListQuery, response: responses({ 200: JobList }) } }, listOf());

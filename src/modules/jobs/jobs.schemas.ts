@@ -1,12 +1,14 @@
 import Type from 'typebox';
 import { NO_CONTROL_CHARS, NullableTimestamp, PageQuery, Pagination, Timestamp } from '../../http/schemas.js';
 import { EXCHANGES } from '../accounts/accounts.types.js';
+import { InstanceFields } from '../instances/instances.schemas.js';
 import { JOB_STATUSES, JOB_TYPES } from './jobs.types.js';
 
 const Nullable = <T extends Parameters<typeof Type.Union>[0][number]>(schema: T) => Type.Union([schema, Type.Null()]);
 const Id = Type.String({ minLength: 1, maxLength: 64, pattern: '^[A-Za-z0-9_-]+$' });
 const Day = Type.String({ pattern: '^\\d{4}-\\d{2}-\\d{2}$', description: 'YYYY-MM-DD' });
 const Config = Type.Record(Type.String(), Type.Unknown(), { description: 'A Passivbot config (v7 or v8); checked like a bot config' });
+const EntryId = Type.String({ minLength: 1, maxLength: 200, pattern: '^[A-Za-z0-9._-]+$', description: 'A pareto entry id; default: the best' });
 
 const BacktestOverrideFields = {
   start_date: Type.Optional(Day),
@@ -28,7 +30,7 @@ export const OptimizeOverrides = Type.Object(
     limits: Type.Optional(Type.Unknown({ description: 'optimize.limits' })),
     seed: Type.Optional(
       Type.Object(
-        { jobId: Id, entry: Type.Optional(Type.String({ minLength: 1, maxLength: 200, pattern: '^[A-Za-z0-9._-]+$', description: 'A pareto entry id; default: the best' })) },
+        { jobId: Id, entry: Type.Optional(EntryId) },
         { additionalProperties: false, description: 'Start from a previous result: a backtest config or an optimization pareto entry' },
       ),
     ),
@@ -36,15 +38,20 @@ export const OptimizeOverrides = Type.Object(
   { additionalProperties: false },
 );
 
-const RunFields = {
-  config: Config,
+/** How a job runs, whatever its config. */
+const JobFields = {
   environmentId: Type.Optional(Id),
   name: Type.Optional(Type.String({ minLength: 1, maxLength: 100, pattern: NO_CONTROL_CHARS })),
   priority: Type.Optional(Type.Integer({ minimum: -100, maximum: 100, description: 'Higher runs first (default 0)' })),
   requeueOnInterrupt: Type.Optional(Type.Boolean({ description: 'Queue it again if it dies with pbfleet (default false)' })),
 };
-export const BacktestRunBody = Type.Object({ ...RunFields, overrides: Type.Optional(BacktestOverrides) }, { additionalProperties: false });
-export const OptimizeRunBody = Type.Object({ ...RunFields, overrides: Type.Optional(OptimizeOverrides) }, { additionalProperties: false });
+export const BacktestRunBody = Type.Object({ config: Config, ...JobFields, overrides: Type.Optional(BacktestOverrides) }, { additionalProperties: false });
+export const OptimizeRunBody = Type.Object({ config: Config, ...JobFields, overrides: Type.Optional(OptimizeOverrides) }, { additionalProperties: false });
+/** A backtest of a pareto entry's config: the run body without `config`. */
+export const EntryBacktestBody = Type.Object({ entry: Type.Optional(EntryId), ...JobFields, overrides: Type.Optional(BacktestOverrides) }, { additionalProperties: false });
+/** A bot made from a result's config: the instance body without `config`. */
+export const BacktestInstanceBody = Type.Object(InstanceFields, { additionalProperties: false });
+export const OptimizeInstanceBody = Type.Object({ ...InstanceFields, entry: Type.Optional(EntryId) }, { additionalProperties: false });
 export const PriorityBody = Type.Object({ priority: Type.Integer({ minimum: -100, maximum: 100 }) }, { additionalProperties: false });
 
 export const ProgressSchema = Type.Object({

@@ -16,10 +16,15 @@ import { toPublicJob } from './job-store.js';
 import type { Job, JobOverrides, JobRecord, JobType } from './jobs.types.js';
 import { FINISHED } from './jobs.types.js';
 import { readFillsPage } from './results/fills.js';
-import { readParetoFront } from './results/pareto.js';
+import { backtestConfig, hasResults, rankedFront } from './results/result-config.js';
 import type { BacktestSummary } from './results/backtest-results.js';
 
 export type RunInput = Static<typeof BacktestRunBody> | Static<typeof OptimizeRunBody>;
+/** A job (and pareto entry) whose result a new job or bot was made from. */
+export interface ResultOrigin {
+  fromJob: string;
+  fromEntry?: string;
+}
 
 export interface JobsServiceDeps {
   repo: JobsRepo;
@@ -31,7 +36,6 @@ export interface JobsServiceDeps {
   clock: Clock;
 }
 
-const isObject = (value: unknown): value is Record<string, unknown> => typeof value === 'object' && value !== null && !Array.isArray(value);
 const KNOWN_EXCHANGES = new Set<string>(EXCHANGES);
 
 export function createJobsService(deps: JobsServiceDeps) {
@@ -47,9 +51,9 @@ export function createJobsService(deps: JobsServiceDeps) {
   async function seedConfig(seed: NonNullable<JobOverrides['seed']>): Promise<Record<string, unknown>> {
     const source = await repo.get(seed.jobId);
     if (!source) throw ValidationError.field('overrides.seed.jobId', `no job ${seed.jobId}`);
-    if (source.status !== 'completed' && !(source.status === 'cancelled' && source.result)) throw ValidationError.field('overrides.seed.jobId', `job ${seed.jobId} has no results (it is ${source.status})`);
-    if (source.type === 'backtest') return (isObject(source.result?.config) ? source.result.config : source.params.effective);
-    const front = source.resultDir ? await readParetoFront(source.resultDir) : [];
+    if (!hasResults(source)) throw ValidationError.field('overrides.seed.jobId', `job ${seed.jobId} has no results (it is ${source.status})`);
+    if (source.type === 'backtest') return backtestConfig(source);
+    const front = await rankedFront(source);
     const entry = seed.entry ? front.find((e) => e.id === seed.entry) : front[0];
     if (!entry) throw ValidationError.field('overrides.seed.entry', seed.entry ? `no pareto entry ${seed.entry} in job ${seed.jobId}` : `job ${seed.jobId} has an empty front`);
     return entry.config;
@@ -64,7 +68,8 @@ export function createJobsService(deps: JobsServiceDeps) {
   }
 
   const service = {
-    async run(type: JobType, input: RunInput, actor: Actor): Promise<Job> {
+    /** `origin`: the result this job's config came from, for the audit trail. */
+    async run(type: JobType, input: RunInput, actor: Actor, origin?: ResultOrigin): Promise<Job> {
       const overrides = (input.overrides ?? {}) as JobOverrides;
       const issues: FieldIssue[] = jobConfigIssues(input.config, overrides);
       const effective = effectiveConfig(input.config, overrides);
@@ -109,7 +114,8 @@ export function createJobsService(deps: JobsServiceDeps) {
         resultDir: null,
       };
       await repo.insert(record);
-      await audit.record({ type: 'action', level: 'info', action: `${type}_run`, message: `${type} ${record.name} queued on ${environmentId}`, environmentId, details: { jobId: id, slots, priority: record.priority }, actor });
+      const from = origin ? ` from job ${origin.fromJob}${origin.fromEntry ? ` entry ${origin.fromEntry}` : ''}` : '';
+      await audit.record({ type: 'action', level: 'info', action: `${type}_run`, message: `${type} ${record.name} queued on ${environmentId}${from}`, environmentId, details: { jobId: id, slots, priority: record.priority, ...origin }, actor });
       store.notify('job_created', record);
       await queue.enqueued(record);
       return toPublicJob(record);
@@ -156,8 +162,7 @@ export function createJobsService(deps: JobsServiceDeps) {
     async optimizeResult(id: string) {
       const job = await mustFind(id, 'optimize');
       if (!job.result) throw new ConflictError(`optimization ${job.name} has no results (${job.status})`);
-      const scoring = (job.params.effective.optimize as Record<string, unknown> | undefined)?.scoring;
-      const front = job.resultDir ? await readParetoFront(job.resultDir, Array.isArray(scoring) ? scoring : undefined) : [];
+      const front = await rankedFront(job);
       return { job: toPublicJob(job), frontSize: front.length, front: front as unknown as Record<string, unknown>[] };
     },
 
@@ -168,8 +173,8 @@ export function createJobsService(deps: JobsServiceDeps) {
       return job.resultDir;
     },
 
-    async record(id: string): Promise<JobRecord> {
-      return mustFind(id);
+    async record(id: string, type?: JobType): Promise<JobRecord> {
+      return mustFind(id, type);
     },
   };
   return service;
