@@ -152,6 +152,11 @@ export const POSITIVE = num({ above: 0 });
 export const FRACTION = num({ min: 0, max: 1 });
 export const COUNT = num({ integer: true, min: 0 });
 export const COUNT1 = num({ integer: true, min: 1 });
+/**
+ * A count the optimizer searches as a float (a `[low, high]` bound has no step): Passivbot rounds
+ * it to the nearest whole number, so its own pareto configs hold values like 16.83.
+ */
+export const ROUNDED_COUNT = num({ min: 0 });
 export const GRID_RATIO = num({ min: -1, max: 1 });
 export const BOOL = bool();
 export const NAME = str({ nonEmpty: true, maxLength: 256 });

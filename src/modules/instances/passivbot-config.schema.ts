@@ -10,6 +10,7 @@ import {
   COINS,
   COUNT,
   COUNT1,
+  ROUNDED_COUNT,
   END_DATE,
   FORCED_MODE,
   FRACTION,
@@ -66,7 +67,7 @@ const V7_SIDE_FIELDS: Record<string, Rule> = {
   filter_volatility_ema_span: POSITIVE,
   filter_volume_drop_pct: FRACTION,
   filter_volume_ema_span: POSITIVE,
-  n_positions: COUNT,
+  n_positions: ROUNDED_COUNT,
   risk_twel_enforcer_threshold: NUM, // <= 0 disables
   risk_we_excess_allowance_pct: NONNEG,
   risk_wel_enforcer_threshold: NUM,
@@ -135,7 +136,7 @@ const V8_SIDE = obj({
   }),
   risk: obj({
     entry_cooldown_minutes: NONNEG,
-    n_positions: COUNT,
+    n_positions: ROUNDED_COUNT,
     position_exposure_enforcer_enabled: BOOL,
     position_exposure_enforcer_threshold: NUM,
     total_exposure_enforcer_enabled: BOOL,

@@ -76,7 +76,7 @@ export class JobExecutor {
       host = await this.deps.hostFor(job.environmentId);
       const runtime = await host.runtime();
       layout = jobLayout(runtime, runtime.kind, await host.workDir(), job.id, job.type, Boolean(job.params.seedConfig));
-      const files = [{ path: layout.config, content: `${JSON.stringify(runConfig(job.params.effective, layout), null, 2)}\n`, mode: 0o640 }];
+      const files = [{ path: layout.config, content: `${JSON.stringify(runConfig(job.params.effective, layout, job.type), null, 2)}\n`, mode: 0o640 }];
       if (job.params.seedConfig) files.push({ path: layout.seed, content: JSON.stringify(job.params.seedConfig), mode: 0o640 });
       if (job.type === 'optimize') before = await host.listDir(layout.optimizeResults);
       await host.prepare(layout, files);

@@ -75,7 +75,11 @@ export function jobLayout(runtime: Pick<Runtime, 'passivbotDir' | 'pythonPath'>,
   return { dir, cwd, config, seed, log: posix.join(dir, 'job.log'), argv, backtests: posix.join(dir, 'backtests'), optimizeResults: posix.join(cwd, 'optimize_results') };
 }
 
-/** The config file a job runs with: its own results dir, no plots. */
-export function runConfig(effective: Config, layout: JobLayout): Config {
-  return { ...effective, backtest: { ...section(effective, 'backtest'), base_dir: layout.backtests } };
+/**
+ * The config file a job runs with: its own results dir. A backtest job is one run: the scenario
+ * suite (`suite_enabled`, on in Passivbot's template) writes `suite_runs/` instead, so it is off.
+ */
+export function runConfig(effective: Config, layout: JobLayout, type: JobType): Config {
+  const backtest = { ...section(effective, 'backtest'), base_dir: layout.backtests };
+  return { ...effective, backtest: type === 'backtest' ? { ...backtest, suite_enabled: false } : backtest };
 }
