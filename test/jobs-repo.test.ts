@@ -1,3 +1,4 @@
+import { sql } from 'kysely';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { migrateToLatest, type DatabaseHandle } from '../src/db/database.js';
 import { createJobsRepo, type JobsRepo } from '../src/modules/jobs/jobs.repo.js';
@@ -74,5 +75,30 @@ describe.each(testDatabases)('jobs repository on $name', (database) => {
     await repo.update('a', { status: 'completed', progress: { fraction: 1, stage: 'complete', etaSeconds: 0 } });
     await repo.progress('a', { fraction: 0.6, stage: 'late report', etaSeconds: null });
     expect((await repo.state('a'))?.progress).toEqual({ fraction: 1, stage: 'complete', etaSeconds: 0 });
+  });
+
+  it('reads a queue head in dispatch order, priority first, then age, then id, per environment', async () => {
+    const at = (second: number) => `2026-03-01T13:00:${String(second).padStart(2, '0')}.000Z`;
+    const jobs: [string, number, string, string][] = [
+      ['q1', 0, at(1), 'local'],
+      ['q2', 5, at(2), 'local'],
+      ['q3', 5, at(2), 'local'],
+      ['q0', 5, at(1), 'local'],
+      ['q4', 9, at(3), 'other'],
+      ['q5', -1, at(0), 'local'],
+    ];
+    for (const [id, priority, createdAt, environmentId] of jobs) await repo.insert({ ...queued(id), priority, createdAt, environmentId });
+    expect((await repo.queueHead('local', 10)).map((j) => j.id)).toEqual(['q0', 'q2', 'q3', 'q1', 'q5']);
+    expect((await repo.queueHead('local', 2)).map((j) => j.id)).toEqual(['q0', 'q2']);
+    expect(await repo.queueHead('other', 10)).toEqual([{ id: 'q4', slots: 1, attempts: 0 }]);
+    expect((await repo.queuedEnvironments()).sort()).toEqual(['local', 'other']);
+  });
+
+  it.runIf(database.name === 'sqlite')('reads the queue head from the index, without scanning or sorting the jobs', async () => {
+    const compiled = handle.db.selectFrom('jobs').select(['id', 'slots', 'attempts']).where('status', '=', 'queued').where('environment_id', '=', 'local').orderBy('priority', 'desc').orderBy('created_at').orderBy('id').limit(2).compile();
+    const plan = await sql.raw<{ detail: string }>(`explain query plan ${compiled.sql.replace(/\?/g, () => "'x'")}`).execute(handle.db);
+    const details = plan.rows.map((r) => r.detail).join('; ');
+    expect(details).toContain('jobs_dispatch_idx');
+    expect(details).not.toMatch(/TEMP B-TREE|SCAN jobs/);
   });
 });

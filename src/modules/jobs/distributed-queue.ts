@@ -67,7 +67,7 @@ export class DistributedQueue implements JobQueue {
   }
 
   async reprioritized(job: JobRecord): Promise<void> {
-    if (!isWorkerJob(job)) return this.deps.embedded.reprioritized();
+    if (!isWorkerJob(job)) return this.deps.embedded.reprioritized(job);
     const bullJob = await this.queue.getJob(job.id);
     await bullJob?.changePriority({ priority: bullPriority(job.priority) });
   }

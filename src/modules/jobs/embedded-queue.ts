@@ -42,6 +42,10 @@ export class EmbeddedQueue implements JobQueue {
   private readonly inFlight = new Map<string, Promise<void>>();
   private dispatching: Promise<void> | null = null;
   private again = false;
+  /** Environments whose queue changed (a job queued or reordered, a slot freed) since the last pass. */
+  private readonly due = new Set<string>();
+  /** Look at every environment with queued jobs (at start). */
+  private everywhere = false;
   private stopped = false;
 
   constructor(private readonly deps: EmbeddedQueueDeps) {}
@@ -56,7 +60,7 @@ export class EmbeddedQueue implements JobQueue {
         if (released) return;
         released = true;
         this.used.set(job.environmentId, Math.max(0, (this.used.get(job.environmentId) ?? 0) - need));
-        this.kick();
+        this.kick(job.environmentId);
       };
       this.track(job, this.deps.executor.resume(job, { progress: (p) => this.deps.store.progress(job.id, p), exited: release }), release);
     }
@@ -67,11 +71,11 @@ export class EmbeddedQueue implements JobQueue {
     // A new job can only start in its own environment; when that one is full, a pass would
     // find nothing to do (a burst of submissions then costs no dispatch queries).
     if ((this.used.get(job.environmentId) ?? 0) >= this.deps.capacityOf(job.environmentId)) return;
-    this.kick();
+    this.kick(job.environmentId);
   }
 
-  async reprioritized(): Promise<void> {
-    this.kick();
+  async reprioritized(job: JobRecord): Promise<void> {
+    this.kick(job.environmentId);
   }
 
   cancelRunning(job: JobRecord): Promise<boolean> {
@@ -84,20 +88,33 @@ export class EmbeddedQueue implements JobQueue {
     await this.dispatching;
   }
 
-  /** Coalesced: a burst of enqueues causes one pass, plus one more if work arrived meanwhile. */
-  kick(): void {
+  /**
+   * Coalesced: a burst of enqueues causes one pass, plus one more if work arrived meanwhile. A
+   * pass looks at the environments named since the last one; without a name, at all of them.
+   */
+  kick(environmentId?: string): void {
     if (this.stopped) return;
+    if (environmentId === undefined) this.everywhere = true;
+    else this.due.add(environmentId);
+    this.pass();
+  }
+
+  private pass(): void {
     if (this.dispatching) {
       this.again = true;
       return;
     }
     this.dispatching = this.dispatch()
-      .catch((err: unknown) => this.deps.log.error({ err }, 'job dispatch failed'))
+      .catch((err: unknown) => {
+        // What this pass was to look at may be lost: the next one looks everywhere.
+        this.everywhere = true;
+        this.deps.log.error({ err }, 'job dispatch failed');
+      })
       .finally(() => {
         this.dispatching = null;
-        if (this.again) {
+        if (this.again && !this.stopped) {
           this.again = false;
-          this.kick();
+          this.pass();
         }
       });
   }
@@ -111,7 +128,11 @@ export class EmbeddedQueue implements JobQueue {
    * as slots are free): a long queue costs nothing per pass.
    */
   private async dispatch(): Promise<void> {
-    for (const env of await this.deps.repo.queuedEnvironments()) {
+    const named = [...this.due];
+    const everywhere = this.everywhere;
+    this.due.clear();
+    this.everywhere = false;
+    for (const env of everywhere ? await this.deps.repo.queuedEnvironments() : named) {
       if (this.deps.handles && !this.deps.handles(env)) continue;
       const capacity = this.deps.capacityOf(env);
       const free = capacity - (this.used.get(env) ?? 0);
@@ -129,7 +150,7 @@ export class EmbeddedQueue implements JobQueue {
           if (released) return;
           released = true;
           this.used.set(env, Math.max(0, (this.used.get(env) ?? 0) - need));
-          this.kick();
+          this.kick(env);
         };
         this.track(
           claimed,
