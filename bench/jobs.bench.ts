@@ -24,7 +24,11 @@
  *
  * Targets: scheduling overhead p99 < 50 ms (embedded); throughput >= 0.9x the shell loop.
  *
- * Knobs (environment): BENCH_JOBS (1000), BENCH_SLOTS (2), BENCH_ENQUEUE_CONCURRENCY (16),
+ * Warm-up: before each measured part, BENCH_WARMUP (100) of the same backtests run the same way and
+ * are not counted: a freshly started server spends its first few hundred jobs compiling its hot
+ * paths (V8's optimizing compiler, on its worker threads), which a long-running server has done.
+ *
+ * Knobs (environment): BENCH_JOBS (1000), BENCH_WARMUP (100), BENCH_SLOTS (2), BENCH_ENQUEUE_CONCURRENCY (16),
  * BENCH_BIG_FILLS (100000), BENCH_BIG_EQUITY_POINTS (500000), BENCH_REDIS_URL
  * (redis://127.0.0.1:6379; the run uses a key prefix of its own, deleted after),
  * BENCH_SERVER_FLAGS (extra node flags for the server, e.g. `--cpu-prof --cpu-prof-dir=/tmp/prof`),
@@ -45,6 +49,8 @@ import { freePort, machineCpuSeconds, mapPool, pbfleetCpuSeconds, pbfleetPeakRss
 const JOBS = Number(process.env.BENCH_JOBS ?? 1000);
 const SLOTS = Number(process.env.BENCH_SLOTS ?? 2);
 const ENQUEUE_CONCURRENCY = Number(process.env.BENCH_ENQUEUE_CONCURRENCY ?? 16);
+/** Runs before each measured part, not counted: the same backtests, so caches and the server's JIT are warm. */
+const WARMUP = Number(process.env.BENCH_WARMUP ?? 100);
 const BIG_FILLS = Number(process.env.BENCH_BIG_FILLS ?? 100_000);
 const BIG_EQUITY_POINTS = Number(process.env.BENCH_BIG_EQUITY_POINTS ?? 500_000);
 const REDIS_URL = process.env.BENCH_REDIS_URL ?? 'redis://127.0.0.1:6379';
@@ -198,35 +204,50 @@ function jobConfig(config: Record<string, unknown>, baseDir: string): Record<str
   return { ...config, backtest: { ...(config.backtest as Record<string, unknown>), base_dir: baseDir } };
 }
 
-async function shellLoop(checkout: PassivbotCheckout, wrapper: string, timesFile: string, runsDir: string): Promise<ShellRun> {
-  const dirs = Array.from({ length: JOBS }, (_, i) => join(runsDir, `shell-${i + 1}`));
+/** `count` run dirs named `<prefix>-<n>`, each with the config pbfleet would write. */
+function shellRunDirs(runsDir: string, prefix: string, count: number): string[] {
+  const dirs = Array.from({ length: count }, (_, i) => join(runsDir, `${prefix}-${i + 1}`));
   for (const dir of dirs) {
     mkdirSync(dir, { recursive: true });
     // As pbfleet writes it (job-executor.ts): pretty-printed, base_dir of its own.
     writeFileSync(join(dir, 'config.json'), `${JSON.stringify(jobConfig(SHORT, join(dir, 'backtests')), null, 2)}\n`);
   }
-  const list = join(runsDir, 'shell-dirs.txt');
+  return dirs;
+}
+
+/** Runs the dirs' backtests SLOTS at a time with xargs; resolves with its exit code. */
+async function xargs(checkout: PassivbotCheckout, wrapper: string, runsDir: string, dirs: string[]): Promise<number | null> {
+  const list = join(runsDir, `dirs-${Date.now()}.txt`);
   writeFileSync(list, `${dirs.join('\n')}\n`);
   const script = join(checkout.dir, 'src', 'backtest.py');
   const input = openSync(list, 'r');
+  try {
+    return await new Promise<number | null>((resolve, reject) => {
+      // xargs keeps SLOTS commands running; each is `timed-python -u src/backtest.py <dir>/config.json -dp > <dir>/job.log 2>&1`.
+      const child = spawn('xargs', ['-P', String(SLOTS), '-d', '\n', '-I{}', 'sh', '-c', 'exec "$0" -u "$1" "$2/config.json" -dp >"$2/job.log" 2>&1', wrapper, script, '{}'], {
+        cwd: checkout.dir,
+        stdio: [input, 'ignore', 'inherit'],
+      });
+      children.add(child);
+      child.once('error', reject);
+      child.once('exit', (exitCode) => {
+        children.delete(child);
+        resolve(exitCode);
+      });
+    });
+  } finally {
+    closeSync(input);
+  }
+}
+
+async function shellLoop(checkout: PassivbotCheckout, wrapper: string, timesFile: string, runsDir: string): Promise<ShellRun> {
+  if (WARMUP > 0) await xargs(checkout, wrapper, runsDir, shellRunDirs(runsDir, 'warm-up', WARMUP));
+  const dirs = shellRunDirs(runsDir, 'shell', JOBS);
   const machine0 = machineCpuSeconds();
   const t0 = Date.now();
-  const code = await new Promise<number | null>((resolve, reject) => {
-    // xargs keeps SLOTS commands running; each is `timed-python -u src/backtest.py <dir>/config.json -dp > <dir>/job.log 2>&1`.
-    const child = spawn('xargs', ['-P', String(SLOTS), '-d', '\n', '-I{}', 'sh', '-c', 'exec "$0" -u "$1" "$2/config.json" -dp >"$2/job.log" 2>&1', wrapper, script, '{}'], {
-      cwd: checkout.dir,
-      stdio: [input, 'ignore', 'inherit'],
-    });
-    children.add(child);
-    child.once('error', reject);
-    child.once('exit', (exitCode) => {
-      children.delete(child);
-      resolve(exitCode);
-    });
-  });
+  const code = await xargs(checkout, wrapper, runsDir, dirs);
   const wallMs = Date.now() - t0;
   const machinePercent = ((machineCpuSeconds() - machine0) / (wallMs / 1000)) * 100;
-  closeSync(input);
   const times = readTimes(timesFile).filter((t) => t.config.startsWith(`${runsDir}/shell-`));
   const failed = times.filter((t) => t.exitCode !== 0);
   if (code !== 0 || times.length !== JOBS || failed.length) {
@@ -329,7 +350,34 @@ interface QueueRun {
   machinePercent: number;
 }
 
+/** Every job queued so far has ended (or a worker died, or nothing moved for 60 s: thrown). */
+async function settled(p: Pbfleet, label: string, total: number, t0: number): Promise<void> {
+  let lastReport = Date.now();
+  let lastDone = -1;
+  let lastChange = Date.now();
+  for (;;) {
+    const [queued, running] = await Promise.all([countWith(p.api, 'queued'), countWith(p.api, 'running')]);
+    if (queued + running === 0) return;
+    const done = total - queued - running;
+    if (done !== lastDone) [lastDone, lastChange] = [done, Date.now()];
+    if (Date.now() - lastReport > 15_000) {
+      lastReport = Date.now();
+      progress(`${label}: ${done}/${total} finished after ${fmt((Date.now() - t0) / 1000)} s`);
+    }
+    const deadWorker = p.workers.find((w) => w.exitCode !== null || w.signalCode !== null);
+    if (deadWorker) throw new Error(`${label}: a worker exited (${deadWorker.exitCode ?? deadWorker.signalCode}) with ${queued} queued and ${running} running`);
+    if (Date.now() - lastChange > 60_000) throw new Error(`${label}: no job finished for 60 s (${done} finished, ${queued} queued, ${running} running)`);
+    await sleep(250);
+  }
+}
+
 async function runQueued(p: Pbfleet, timesFile: string, label: string): Promise<QueueRun> {
+  if (WARMUP > 0) {
+    progress(`${label}: ${WARMUP} warm-up backtests first (not counted)`);
+    const warm0 = Date.now();
+    await mapPool(Array.from({ length: WARMUP }, (_, i) => i), ENQUEUE_CONCURRENCY, (i) => p.api.post<Job>('/backtest/run', { config: SHORT, name: `warm-up ${i + 1}` }));
+    await settled(p, `${label} warm-up`, WARMUP, warm0);
+  }
   const serverRssBeforeMb = pbfleetRssMb(p.pid);
   const serverCpu0 = pbfleetCpuSeconds(p.pid);
   const workerCpu0 = p.workers.reduce((sum, w) => sum + pbfleetCpuSeconds(w.pid ?? 0), 0);
@@ -347,23 +395,7 @@ async function runQueued(p: Pbfleet, timesFile: string, label: string): Promise<
     },
   );
   const enqueueMs = Date.now() - t0;
-  let lastReport = Date.now();
-  let lastDone = -1;
-  let lastChange = Date.now();
-  for (;;) {
-    const [queued, running] = await Promise.all([countWith(p.api, 'queued'), countWith(p.api, 'running')]);
-    if (queued + running === 0) break;
-    const done = JOBS - queued - running;
-    if (done !== lastDone) [lastDone, lastChange] = [done, Date.now()];
-    if (Date.now() - lastReport > 15_000) {
-      lastReport = Date.now();
-      progress(`${label}: ${done}/${JOBS} finished after ${fmt((Date.now() - t0) / 1000)} s`);
-    }
-    const deadWorker = p.workers.find((w) => w.exitCode !== null || w.signalCode !== null);
-    if (deadWorker) throw new Error(`${label}: a worker exited (${deadWorker.exitCode ?? deadWorker.signalCode}) with ${queued} queued and ${running} running`);
-    if (Date.now() - lastChange > 60_000) throw new Error(`${label}: no job finished for 60 s (${done} finished, ${queued} queued, ${running} running)`);
-    await sleep(250);
-  }
+  await settled(p, label, JOBS, t0);
   const serverCpuSeconds = pbfleetCpuSeconds(p.pid) - serverCpu0;
   const workerCpuSeconds = p.workers.reduce((sum, w) => sum + pbfleetCpuSeconds(w.pid ?? 0), 0) - workerCpu0;
   const machineSeconds = machineCpuSeconds() - machine0;
@@ -665,7 +697,7 @@ async function main(): Promise<void> {
     const bullmqWaits = bullmq ? slotWaits(bullmq.runs, SLOTS) : null;
     const processMs = (runs: SlotRun[]) => percentile(runs.map((r) => r.end - r.start), 50);
 
-    console.log(`\nbench:jobs — ${fmt(JOBS)} short stand-in backtests (_standin ${JSON.stringify(SHORT_STANDIN)}), ${SLOTS} slots; ${machineBefore} at the start`);
+    console.log(`\nbench:jobs — ${fmt(JOBS)} short stand-in backtests (_standin ${JSON.stringify(SHORT_STANDIN)}), ${SLOTS} slots, each part after ${fmt(WARMUP)} warm-up runs that are not counted; ${machineBefore} at the start`);
     console.log("\n1) throughput (wall: shell = xargs start to exit; pbfleet = first POST sent to the last job's finishedAt; slots busy = python run time / (wall x slots))\n");
     const rateRow = (run: string, wallMs: number, runs: SlotRun[], machinePercent: number, note: string) => ({
       run,

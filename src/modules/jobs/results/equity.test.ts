@@ -5,6 +5,7 @@ import { gunzipSync, gzipSync } from 'node:zlib';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { runStandin, type StandinRun } from '../../../../test/fixtures/results/standin-results.js';
 import { isoTime, readEquityCurve } from './equity.js';
+import { SMALL_FILE_BYTES } from './result-files.js';
 
 const dirs: string[] = [];
 function dirWith(files: Record<string, string | Buffer>): string {
@@ -83,16 +84,19 @@ describe('equity edge cases', () => {
     expect((await readEquityCurve(dir)).file).toBe('balance_and_equity.csv.gz');
   });
 
-  it('a truncated gzip is a clear corrupt-file error, not a crash or a hang', async () => {
-    const big = ',usd_total_balance,usd_total_equity\n' + Array.from({ length: 50_000 }, (_, i) => `2024-01-01 00:00:00,${i},${i}`).join('\n');
-    const gz = gzipSync(big);
-    const dir = dirWith({ 'balance_and_equity.csv.gz': gz.subarray(0, Math.floor(gz.length / 2)) });
-    await expect(readEquityCurve(dir)).rejects.toMatchObject({
-      name: 'ResultFileError',
-      code: 'CONFLICT',
-      file: 'balance_and_equity.csv.gz',
-      message: expect.stringMatching(/^result file balance_and_equity\.csv\.gz is unreadable: .*unexpected end of file/) as unknown,
-    });
+  it('a truncated gzip is a clear corrupt-file error, not a crash or a hang, read whole or streamed', async () => {
+    for (const rows of [500, 50_000]) {
+      const big = ',usd_total_balance,usd_total_equity\n' + Array.from({ length: rows }, (_, i) => `2024-01-01 00:00:00,${i},${(Math.sin(i) * 1000).toFixed(4)}`).join('\n');
+      const gz = gzipSync(big);
+      const dir = dirWith({ 'balance_and_equity.csv.gz': gz.subarray(0, Math.floor(gz.length / 2)) });
+      expect(gz.length / 2 > SMALL_FILE_BYTES).toBe(rows > 500);
+      await expect(readEquityCurve(dir)).rejects.toMatchObject({
+        name: 'ResultFileError',
+        code: 'CONFLICT',
+        file: 'balance_and_equity.csv.gz',
+        message: expect.stringMatching(/^result file balance_and_equity\.csv\.gz is unreadable: .*unexpected end of file/) as unknown,
+      });
+    }
   });
 
   it('a file that is not gzip at all is a corrupt-file error', async () => {

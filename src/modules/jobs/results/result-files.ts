@@ -1,9 +1,8 @@
-import { createReadStream } from 'node:fs';
-import { open } from 'node:fs/promises';
+import { createReadStream, readFileSync, statSync } from 'node:fs';
 import { basename } from 'node:path';
 import type { Readable } from 'node:stream';
 import { pipeline } from 'node:stream';
-import { createGunzip } from 'node:zlib';
+import { createGunzip, gunzipSync } from 'node:zlib';
 import { AppError } from '../../../lib/errors.js';
 
 /**
@@ -38,8 +37,25 @@ export function resultFileError(path: string, error: unknown): ResultFileError {
   return new ResultFileError(name, 'corrupt', reason, { cause: error });
 }
 
-/** A file's bytes as a stream, gunzipped when the name ends in .gz; errors come out of the iteration. */
-export function openResultStream(path: string): Readable {
+/**
+ * Files up to this size are read (and gunzipped) in one synchronous call: a short run's results
+ * are a few KiB, and a stream's open, reads, close and zlib calls through the thread pool cost far
+ * more than the read. Larger ones are streamed, never held whole.
+ */
+export const SMALL_FILE_BYTES = 64 << 10;
+
+/** A file's bytes, gunzipped when the name ends in .gz; errors (a missing file too) come out of the iteration. */
+export async function* openResultStream(path: string): AsyncGenerator<Buffer> {
+  const { size } = statSync(path);
+  if (size <= SMALL_FILE_BYTES) {
+    const bytes = readFileSync(path);
+    yield path.endsWith('.gz') ? gunzipSync(bytes) : bytes;
+    return;
+  }
+  yield* streamed(path) as AsyncIterable<Buffer>;
+}
+
+function streamed(path: string): Readable {
   const source = createReadStream(path, { highWaterMark: 1 << 16 });
   if (!path.endsWith('.gz')) return source;
   // pipeline() destroys the gunzip stream with the source's error (or zlib's own, e.g. a truncated
@@ -64,16 +80,12 @@ export const MAX_JSON_BYTES = 16 << 20;
 
 /** Reads a JSON object file; missing, too large, not JSON or not an object is a ResultFileError. */
 export async function readJsonObject(path: string, maxBytes = MAX_JSON_BYTES): Promise<Record<string, unknown>> {
+  // Read synchronously: parsing the text blocks longer than reading it, whatever its size.
   let text: string;
   try {
-    const handle = await open(path, 'r');
-    try {
-      const { size } = await handle.stat();
-      if (size > maxBytes) throw new ResultFileError(basename(path), 'corrupt', `larger than ${maxBytes} bytes`);
-      text = await handle.readFile('utf8');
-    } finally {
-      await handle.close();
-    }
+    const { size } = statSync(path);
+    if (size > maxBytes) throw new ResultFileError(basename(path), 'corrupt', `larger than ${maxBytes} bytes`);
+    text = readFileSync(path, 'utf8');
   } catch (error) {
     throw resultFileError(path, error);
   }
