@@ -30,7 +30,7 @@ export interface JobsServiceDeps {
   repo: JobsRepo;
   store: JobStore;
   queue: JobQueue;
-  environments: Pick<EnvironmentsService, 'exists' | 'getRecord'>;
+  environments: Pick<EnvironmentsService, 'getRecord'>;
   capacityOf(environmentId: string): number;
   audit: Pick<AuditService, 'record'>;
   clock: Clock;
@@ -60,8 +60,9 @@ export function createJobsService(deps: JobsServiceDeps) {
   }
 
   async function checkedEnvironment(id: string): Promise<void> {
-    if (!(await deps.environments.exists(id))) throw ValidationError.field('environmentId', `no environment ${id}`);
-    const env = await deps.environments.getRecord(id);
+    const env = await deps.environments.getRecord(id).catch((error: unknown) => {
+      throw error instanceof NotFoundError ? ValidationError.field('environmentId', `no environment ${id}`) : error;
+    });
     if (env.status.health === 'host_key_mismatch' || env.status.health === 'unhealthy') {
       throw new ConflictError(`environment ${env.name} is ${env.status.health}; the job would not run there`, { fields: [{ field: 'environmentId', message: env.status.health }] });
     }

@@ -21,6 +21,18 @@ function checkValue(group: string, key: string, value: unknown): void {
 
 export function createSettingsService(deps: { db: Db; settingsRepo: SettingsRepo; secretBox: SecretBox; audit: Pick<AuditService, 'record'>; clock: Clock }) {
   const { db, settingsRepo, secretBox, audit, clock } = deps;
+  /**
+   * The stored values, read once and again after each write: every job start reads the paths.
+   * This service is the only writer while the server runs (key rotation is offline).
+   */
+  let cached: Promise<Map<string, string>> | null = null;
+  const stored = (): Promise<Map<string, string>> => {
+    cached ??= settingsRepo.all().catch((error: unknown) => {
+      cached = null;
+      throw error;
+    });
+    return cached;
+  };
 
   function decode(key: string, def: SettingDef, raw: string | undefined): unknown {
     if (raw === undefined) return def.default;
@@ -30,16 +42,16 @@ export function createSettingsService(deps: { db: Db; settingsRepo: SettingsRepo
   }
 
   async function view(groups: readonly SettingsGroup[]): Promise<PublicView> {
-    const stored = await settingsRepo.all();
+    const values = await stored();
     const out: PublicView = {};
     for (const group of groups) {
-      const values: Record<string, unknown> = {};
+      const groupValues: Record<string, unknown> = {};
       for (const [key, def] of Object.entries(SETTINGS[group]) as [string, SettingDef][]) {
-        const raw = stored.get(settingKey(group, key));
-        if (def.secret) values[`${key}Set`] = raw !== undefined;
-        else values[key] = decode(settingKey(group, key), def, raw);
+        const raw = values.get(settingKey(group, key));
+        if (def.secret) groupValues[`${key}Set`] = raw !== undefined;
+        else groupValues[key] = decode(settingKey(group, key), def, raw);
       }
-      out[group] = values;
+      out[group] = groupValues;
     }
     return out;
   }
@@ -71,12 +83,16 @@ export function createSettingsService(deps: { db: Db; settingsRepo: SettingsRepo
       }
       if (writes.length === 0) return;
       const at = clock.now().toISOString();
-      await db.transaction().execute(async (trx) => {
-        for (const w of writes) {
-          if (w.value === null) await settingsRepo.remove(w.key, trx);
-          else await settingsRepo.put(w.key, w.value, at, actor.username, trx);
-        }
-      });
+      try {
+        await db.transaction().execute(async (trx) => {
+          for (const w of writes) {
+            if (w.value === null) await settingsRepo.remove(w.key, trx);
+            else await settingsRepo.put(w.key, w.value, at, actor.username, trx);
+          }
+        });
+      } finally {
+        cached = null;
+      }
       // Secrets appear only as "set"/"cleared": values never reach the audit log.
       const names = [...Object.keys(changed), ...writeOnly.map((w) => w.setting)];
       await audit.record({ type: 'action', level: 'success', action: 'settings_update', message: `settings changed: ${names.join(', ')}`, details: { changed, writeOnly }, actor });
@@ -86,8 +102,7 @@ export function createSettingsService(deps: { db: Db; settingsRepo: SettingsRepo
     async get(group: SettingsGroup, key: string): Promise<unknown> {
       const def = (SETTINGS[group] as Record<string, SettingDef>)[key];
       if (!def) throw new Error(`unknown setting ${group}.${key}`);
-      const stored = await settingsRepo.all();
-      return decode(settingKey(group, key), def, stored.get(settingKey(group, key)));
+      return decode(settingKey(group, key), def, (await stored()).get(settingKey(group, key)));
     },
   };
 }
