@@ -16,7 +16,7 @@ import { artifactsKey, bullPriority, cancelChannel, loadBullmq, QUEUE_NAME, redi
 export interface DistributedQueueDeps {
   url: string;
   prefix: string;
-  repo: Pick<JobsRepo, 'get' | 'withStatus' | 'queued'>;
+  repo: Pick<JobsRepo, 'get' | 'state' | 'withStatus' | 'queued'>;
   store: JobStore;
   /** Jobs pinned to an SSH environment still run from this server. */
   embedded: EmbeddedQueue;
@@ -104,9 +104,14 @@ export class DistributedQueue implements JobQueue {
 
   private async onReport(jobId: string, report: WorkerReport): Promise<void> {
     if (!report || typeof report !== 'object') return;
+    if (report.kind === 'output') {
+      if (report.lines.length) this.deps.publisher.publish(topics.job(jobId), 'job_log', { id: jobId, lines: report.lines });
+      if (report.progress) this.deps.store.progress(jobId, report.progress);
+      return;
+    }
     if (report.kind === 'progress') return this.deps.store.progress(jobId, report.progress);
     if (report.kind === 'log') return this.deps.publisher.publish(topics.job(jobId), 'job_log', { id: jobId, lines: report.lines });
-    const record = await this.deps.repo.get(jobId);
+    const record = await this.deps.repo.state(jobId);
     if (!record) return;
     await this.deps.store.transition(jobId, ['queued', 'running'], {
       status: 'running',

@@ -7,7 +7,7 @@ import type { Publisher } from '../hub/hub.js';
 import { createLocalBotHost } from '../instances/local-bot-host.js';
 import { JobExecutor } from './job-executor.js';
 import { JobOutput } from './job-output.js';
-import type { JobRecord } from './jobs.types.js';
+import type { JobProgress, JobRecord } from './jobs.types.js';
 import { artifactsKey, cancelChannel, loadBullmq, QUEUE_NAME, redisConnection, type QueuedJob, type WorkerReport, type WorkerResult } from './redis-queue.js';
 
 export interface JobWorkerOptions {
@@ -23,8 +23,8 @@ export interface JobWorkerOptions {
   log: { info(obj: object, msg: string): void; error(obj: object, msg: string): void };
 }
 
-/** How long a worker gathers a job's log lines before sending them. */
-const LOG_FLUSH_MS = 200;
+/** How long a worker gathers a job's log lines and progress before sending them. */
+const OUTPUT_FLUSH_MS = 200;
 const ARTIFACTS_BACKTEST = ['analysis.json', 'config.json', 'fills.csv', 'balance_and_equity.csv.gz', 'balance_and_equity.csv'];
 
 /** Slots as permits: a job waits until as many are free as it needs. */
@@ -74,26 +74,30 @@ async function artifactFiles(type: JobRecord['type'], dir: string): Promise<Reco
 export async function startJobWorker(options: JobWorkerOptions): Promise<{ close(): Promise<void>; worker: Worker }> {
   const { Worker } = loadBullmq();
   const active = new Map<string, BullJob>();
-  // Log lines leave through the job's progress channel, like everything else the worker says,
-  // gathered for LOG_FLUSH_MS: each report is a Redis script run here and an event on the server.
-  const pendingLines = new Map<string, string[]>();
+  // Log lines and progress leave through the job's progress channel, like everything else the
+  // worker says, gathered for OUTPUT_FLUSH_MS (progress: the latest only): each report is a Redis
+  // script run here and an event on the server.
+  const pending = new Map<string, { lines: string[]; progress: JobProgress | null }>();
   let flushTimer: NodeJS.Timeout | null = null;
-  const flushLines = async (id: string): Promise<void> => {
-    const lines = pendingLines.get(id);
-    pendingLines.delete(id);
-    if (lines?.length) await active.get(id)?.updateProgress({ kind: 'log', lines } satisfies WorkerReport).catch(() => undefined);
+  const flushOutput = async (id: string): Promise<void> => {
+    const report = pending.get(id);
+    pending.delete(id);
+    if (report) await active.get(id)?.updateProgress({ kind: 'output', ...report } satisfies WorkerReport).catch(() => undefined);
+  };
+  const pendingFor = (id: string) => {
+    let report = pending.get(id);
+    if (!report) pending.set(id, (report = { lines: [], progress: null }));
+    flushTimer ??= setTimeout(() => {
+      flushTimer = null;
+      for (const jobId of [...pending.keys()]) void flushOutput(jobId);
+    }, OUTPUT_FLUSH_MS);
+    return report;
   };
   const publisher: Publisher = {
     publish: (_topic, type, payload) => {
       if (type !== 'job_log') return;
       const { id, lines } = payload as { id: string; lines: string[] };
-      const pending = pendingLines.get(id);
-      if (pending) pending.push(...lines);
-      else pendingLines.set(id, [...lines]);
-      flushTimer ??= setTimeout(() => {
-        flushTimer = null;
-        for (const jobId of [...pendingLines.keys()]) void flushLines(jobId);
-      }, LOG_FLUSH_MS);
+      pendingFor(id).lines.push(...lines);
     },
   };
   const output = new JobOutput(publisher);
@@ -129,10 +133,12 @@ export async function startJobWorker(options: JobWorkerOptions): Promise<{ close
         started: async (info) => {
           await bullJob.updateProgress({ kind: 'started', worker: options.name, ...info } satisfies WorkerReport);
         },
-        progress: (progress) => void bullJob.updateProgress({ kind: 'progress', progress } satisfies WorkerReport).catch(() => undefined),
+        progress: (progress) => {
+          pendingFor(data.id).progress = progress;
+        },
         exited: onExit,
       });
-      await flushLines(data.id);
+      await flushOutput(data.id);
       const files = outcome.resultDir ? await artifactFiles(data.type, outcome.resultDir) : {};
       const count = Object.keys(files).length;
       if (count) {

@@ -9,7 +9,15 @@ import type { JobOutcome, JobStarted } from './job-executor.js';
 export const QUEUE_NAME = 'jobs';
 
 /** What a worker reports through `job.updateProgress`. */
-export type WorkerReport = ({ kind: 'started'; worker: string } & JobStarted) | { kind: 'progress'; progress: JobProgress } | { kind: 'log'; lines: string[] };
+/**
+ * What a worker says about a running job. `output` carries the log lines and the latest progress
+ * gathered since the last report; `progress` and `log` are what workers before it sent.
+ */
+export type WorkerReport =
+  | ({ kind: 'started'; worker: string } & JobStarted)
+  | { kind: 'output'; lines: string[]; progress: JobProgress | null }
+  | { kind: 'progress'; progress: JobProgress }
+  | { kind: 'log'; lines: string[] };
 
 /** What a worker returns: the outcome, its result files left in Redis under `artifactsKey`. */
 export interface WorkerResult {
