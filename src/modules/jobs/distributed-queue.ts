@@ -1,4 +1,5 @@
-import { mkdir, writeFile } from 'node:fs/promises';
+import { mkdirSync, writeFileSync } from 'node:fs';
+import { writeFile } from 'node:fs/promises';
 import { dirname, join, normalize } from 'node:path';
 import type { Job as BullJob, Queue, QueueEvents } from 'bullmq';
 import type { Redis as RedisClient } from 'ioredis';
@@ -11,6 +12,7 @@ import type { EmbeddedQueue, JobQueue } from './embedded-queue.js';
 import type { JobsRepo } from './jobs.repo.js';
 import type { JobRecord } from './jobs.types.js';
 import type { JobStore } from './job-store.js';
+import { SMALL_FILE_BYTES } from './results/result-files.js';
 import { artifactsKey, bullPriority, cancelChannel, loadBullmq, QUEUE_NAME, redisConnection, toQueuedJob, type WorkerReport, type WorkerResult } from './redis-queue.js';
 
 export interface DistributedQueueDeps {
@@ -149,11 +151,15 @@ export class DistributedQueue implements JobQueue {
     const key = artifactsKey(this.deps.prefix, jobId);
     const files = await this.redis.hgetallBuffer(key);
     const root = join(this.deps.resultsRoot, jobId);
+    const made = new Set<string>();
     for (const [name, content] of Object.entries(files)) {
       const path = normalize(join(root, name));
       if (!path.startsWith(`${root}/`)) continue; // a hostile name cannot write outside the job's dir
-      await mkdir(dirname(path), { recursive: true });
-      await writeFile(path, content);
+      if (!made.has(dirname(path))) mkdirSync(dirname(path), { recursive: true });
+      made.add(dirname(path));
+      // Small files in one synchronous call (a short run's are a few KiB); big ones through the pool.
+      if (content.length <= SMALL_FILE_BYTES) writeFileSync(path, content);
+      else await writeFile(path, content);
     }
     await this.redis.del(key);
     return root;

@@ -1,3 +1,4 @@
+import { readFileSync, statSync } from 'node:fs';
 import { readdir, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { Job as BullJob, Worker } from 'bullmq';
@@ -7,6 +8,7 @@ import type { Publisher } from '../hub/hub.js';
 import { createLocalBotHost } from '../instances/local-bot-host.js';
 import { JobExecutor } from './job-executor.js';
 import { JobOutput } from './job-output.js';
+import { SMALL_FILE_BYTES } from './results/result-files.js';
 import type { JobProgress, JobRecord } from './jobs.types.js';
 import { artifactsKey, cancelChannel, loadBullmq, QUEUE_NAME, redisConnection, type QueuedJob, type WorkerReport, type WorkerResult } from './redis-queue.js';
 
@@ -60,7 +62,11 @@ async function artifactFiles(type: JobRecord['type'], dir: string): Promise<Reco
   const names = type === 'backtest' ? ARTIFACTS_BACKTEST : (await readdir(join(dir, 'pareto')).catch(() => [])).filter((n) => n.endsWith('.json')).map((n) => `pareto/${n}`);
   const files: Record<string, Buffer> = {};
   for (const name of names) {
-    const content = await readFile(join(dir, name)).catch(() => null);
+    const path = join(dir, name);
+    const size = statSync(path, { throwIfNoEntry: false })?.size;
+    if (size === undefined) continue;
+    // Small files in one synchronous call (a short run's are a few KiB); big ones through the pool.
+    const content = size <= SMALL_FILE_BYTES ? readFileSync(path) : await readFile(path).catch(() => null);
     if (content) files[name] = content;
   }
   return files;
