@@ -27,6 +27,7 @@ import type { JobsService } from './jobs.service.js';
 import { exportFills } from './results/fills.js';
 
 const tags = ['jobs'];
+const afterPendingIo = () => new Promise<void>((resolve) => setImmediate(resolve));
 const Accepted = responses({ 202: JobSchema });
 const One = responses({ 200: JobSchema });
 const CreatedInstance = responses({ 201: InstanceSchema });
@@ -54,7 +55,12 @@ export const jobsRoutes: FastifyPluginAsyncTypebox<JobsRoutesOptions> = async (a
         config: { auth: 'operator' },
         schema: { tags, summary: `Queue a ${label} (202 with the job)`, body: type === 'backtest' ? BacktestRunBody : OptimizeRunBody, response: Accepted },
       },
-      async (request, reply) => reply.code(202).send(await jobs.run(type, request.body, actorOf(request))),
+      async (request, reply) => {
+        // The work of a submission waits for the I/O events that arrived with it: in a burst of
+        // submissions, a process exit (a free slot) is acted on first, not after all of them.
+        await afterPendingIo();
+        return reply.code(202).send(await jobs.run(type, request.body, actorOf(request)));
+      },
     );
     app.get(`/${type}/jobs`, { config: { auth: 'viewer' }, schema: { tags, summary: `List ${label} jobs, newest first`, querystring: Type.Omit(JobListQuery, ['type']), response: responses({ 200: JobList }) } }, listOf(type));
     app.get(`/${type}/jobs/:id`, { config: { auth: 'viewer' }, schema: { tags, summary: `One ${label} job`, params: IdParams, response: One } }, async (request) => jobs.get(request.params.id, type));
