@@ -1,9 +1,10 @@
 import { randomBytes } from 'node:crypto';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import type { Job } from '../src/modules/jobs/jobs.types.js';
+import { loadBullmq, QUEUE_NAME, redisConnection } from '../src/modules/jobs/redis-queue.js';
 import { createTestApp, type TestApp } from './helpers/app.js';
 import { testDatabases } from './helpers/databases.js';
 import { apiClient, hubSpy, until } from './helpers/environments.js';
@@ -31,8 +32,8 @@ describe.runIf(Boolean(redisUrl))('jobs through Redis and pbfleet worker', () =>
   let workDir: string;
   let worker: CliProcess | undefined;
 
-  const startWorker = (name = 'w1') => {
-    worker = new CliProcess(['worker', '--passivbot-dir', checkout.dir, '--python', checkout.python, '--slots', '2', '--name', name, '--lock-ms', '2000', '--work-dir', join(workDir, name)], {
+  const startWorker = (name = 'w1', slots = 2) => {
+    worker = new CliProcess(['worker', '--passivbot-dir', checkout.dir, '--python', checkout.python, '--slots', String(slots), '--name', name, '--lock-ms', '2000', '--work-dir', join(workDir, name)], {
       cwd: workDir,
       env: childEnv({ PBFLEET_REDIS_URL: redisUrl as string, PBFLEET_REDIS_PREFIX: prefix, PBFLEET_DATA_DIR: workDir, PBFLEET_LOG_LEVEL: 'warn' }),
     });
@@ -41,6 +42,18 @@ describe.runIf(Boolean(redisUrl))('jobs through Redis and pbfleet worker', () =>
     });
   };
   const job = async (id: string) => (await api.get(`/jobs/${id}`)).json<Job>();
+  /** The job's state in BullMQ (`waiting`, `prioritized`, `active`, ...). */
+  const bullState = async (id: string) => {
+    const { Queue } = loadBullmq();
+    const connection = redisConnection(redisUrl as string);
+    const queue = new Queue(QUEUE_NAME, { connection, prefix });
+    try {
+      return await (await queue.getJob(id))?.getState();
+    } finally {
+      await queue.close();
+      connection.disconnect();
+    }
+  };
   const finished = (id: string, ms = 30_000) =>
     until(async () => {
       const current = await job(id);
@@ -116,5 +129,36 @@ describe.runIf(Boolean(redisUrl))('jobs through Redis and pbfleet worker', () =>
     expect(interrupted.status).toBe('interrupted');
     expect(interrupted.error).toMatch(/worker stopped/);
     await until(async () => (await job(again.id)).status === 'queued', 'the requeued job', 30_000);
+  });
+
+  it('a job the worker holds for its next free slot is not started once cancelled, and goes back to the queue if the worker dies', async () => {
+    const jobDir = (name: string, id: string) => join(workDir, name, 'jobs', id);
+    // The job the previous test requeued would come first.
+    for (const left of (await api.get('/jobs?status=queued')).json<{ jobs: Job[] }>().jobs) expect((await api.del(`/${left.type}/jobs/${left.id}`, 'operator')).statusCode).toBe(200);
+    await startWorker('w3', 1);
+    const busy = await run('backtest', { config: standinConfig({ standin: { slow_s: 20 } }) });
+    const held = await run('backtest', { config: standinConfig() });
+    await until(async () => (await job(busy.id)).status === 'running', 'the busy job to run');
+    // The worker takes the next one at once and holds it for its slot.
+    await until(async () => (await bullState(held.id)) === 'active', 'the worker to hold the next job');
+    expect((await api.del(`/backtest/jobs/${held.id}`, 'operator')).statusCode).toBe(200);
+    expect((await api.del(`/backtest/jobs/${busy.id}`, 'operator')).statusCode).toBe(200);
+    expect((await finished(busy.id)).status).toBe('cancelled');
+    await new Promise((resolve) => setTimeout(resolve, 1000)); // the freed slot would have started it
+    expect(await job(held.id)).toMatchObject({ status: 'cancelled', runner: null, startedAt: null });
+    expect(existsSync(jobDir('w3', held.id))).toBe(false);
+
+    const busy2 = await run('backtest', { config: standinConfig({ standin: { slow_s: 20 } }) });
+    const held2 = await run('backtest', { config: standinConfig() });
+    await until(async () => (await job(busy2.id)).status === 'running', 'the second busy job to run');
+    await until(async () => (await bullState(held2.id)) === 'active', 'the worker to hold the next job');
+    worker?.signal('SIGKILL');
+    killAllWith(join(workDir, 'w3'));
+    expect((await finished(busy2.id)).status).toBe('interrupted');
+    expect((await job(held2.id)).status).toBe('queued');
+    await startWorker('w4', 1);
+    const done = await finished(held2.id);
+    expect(done).toMatchObject({ status: 'completed', runner: 'w4', attempts: 1 });
+    expect(existsSync(jobDir('w3', held2.id))).toBe(false);
   });
 });

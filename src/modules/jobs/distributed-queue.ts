@@ -13,7 +13,7 @@ import type { JobsRepo } from './jobs.repo.js';
 import type { JobRecord } from './jobs.types.js';
 import type { JobStore } from './job-store.js';
 import { SMALL_FILE_BYTES } from './results/result-files.js';
-import { artifactsKey, bullPriority, cancelChannel, loadBullmq, QUEUE_NAME, redisConnection, toQueuedJob, type WorkerReport, type WorkerResult } from './redis-queue.js';
+import { artifactsKey, bullPriority, cancelChannel, cancelledKey, loadBullmq, QUEUE_NAME, redisConnection, toQueuedJob, type WorkerReport, type WorkerResult } from './redis-queue.js';
 
 export interface DistributedQueueDeps {
   url: string;
@@ -76,6 +76,8 @@ export class DistributedQueue implements JobQueue {
 
   async dequeued(job: JobRecord): Promise<void> {
     if (!isWorkerJob(job)) return;
+    // A worker may have taken it already (it holds one job more than its slots): the mark stops it.
+    await this.redis.set(cancelledKey(this.deps.prefix, job.id), '1', 'EX', 7 * 86_400);
     await (await this.queue.getJob(job.id))?.remove().catch(() => undefined);
   }
 
@@ -138,6 +140,12 @@ export class DistributedQueue implements JobQueue {
     if (!record || !['queued', 'running'].includes(record.status)) return;
     // A worker that died mid-job leaves it stalled; BullMQ fails it (maxStalledCount 0).
     const interrupted = /stalled|lock/i.test(reason);
+    if (interrupted && record.status === 'queued') {
+      // Held by a worker that died before starting it: it never ran, so it is simply queued again.
+      await (await this.queue.getJob(jobId))?.remove().catch(() => undefined);
+      await this.add(record);
+      return;
+    }
     await this.deps.store.finish(jobId, { status: interrupted ? 'interrupted' : 'failed', error: interrupted ? `its worker stopped while running it (${reason})` : reason, result: null, resultDir: null }, true);
     const after = await this.deps.repo.get(jobId);
     if (after?.status === 'queued') {

@@ -10,7 +10,7 @@ import { JobExecutor } from './job-executor.js';
 import { JobOutput } from './job-output.js';
 import { SMALL_FILE_BYTES } from './results/result-files.js';
 import type { JobProgress, JobRecord } from './jobs.types.js';
-import { artifactsKey, cancelChannel, loadBullmq, QUEUE_NAME, redisConnection, type QueuedJob, type WorkerReport, type WorkerResult } from './redis-queue.js';
+import { artifactsKey, cancelChannel, cancelledKey, loadBullmq, QUEUE_NAME, redisConnection, type QueuedJob, type WorkerReport, type WorkerResult } from './redis-queue.js';
 
 export interface JobWorkerOptions {
   url: string;
@@ -27,6 +27,12 @@ export interface JobWorkerOptions {
 
 /** How long a worker gathers a job's log lines and progress before sending them. */
 const OUTPUT_FLUSH_MS = 200;
+/**
+ * Jobs a worker takes beyond its slots: held until a slot frees, then started at once, without a
+ * trip to Redis between one job's exit and the next one's start. A held job is not started if it
+ * is cancelled meanwhile, and goes back to the queue if the worker dies (it never ran).
+ */
+const PREFETCH = 1;
 const ARTIFACTS_BACKTEST = ['analysis.json', 'config.json', 'fills.csv', 'balance_and_equity.csv.gz', 'balance_and_equity.csv'];
 
 /** Slots as permits: a job waits until as many are free as it needs. */
@@ -112,17 +118,22 @@ export async function startJobWorker(options: JobWorkerOptions): Promise<{ close
   const slots = new Slots(options.slots);
   const redis = redisConnection(options.url);
 
-  // BullMQ runs at most `concurrency` jobs; one whose process has ended (results being read and
-  // sent) holds no CPU, so it does not count: the next job is fetched at once.
+  // BullMQ runs at most `concurrency` jobs: those running, those whose process has ended (results
+  // being read and sent; they hold no CPU) and PREFETCH more, held until a slot frees.
   let collecting = 0;
   const setConcurrency = () => {
-    worker.concurrency = options.slots + collecting;
+    worker.concurrency = options.slots + collecting + PREFETCH;
   };
 
   const processor = async (bullJob: BullJob<QueuedJob>): Promise<WorkerResult> => {
     const data = bullJob.data;
     const need = Math.min(data.slots, options.slots);
     await slots.acquire(need);
+    if (await redis.exists(cancelledKey(options.prefix, data.id))) {
+      slots.release(need);
+      options.log.info({ jobId: data.id }, 'job cancelled before it started');
+      return { outcome: { status: 'cancelled', error: null, result: null }, worker: options.name, artifacts: 0 };
+    }
     active.set(data.id, bullJob);
     let exited = false;
     const onExit = () => {
@@ -167,7 +178,7 @@ export async function startJobWorker(options: JobWorkerOptions): Promise<{ close
   const worker = new Worker<QueuedJob, WorkerResult>(QUEUE_NAME, processor, {
     connection: redisConnection(options.url),
     prefix: options.prefix,
-    concurrency: options.slots,
+    concurrency: options.slots + PREFETCH,
     // A job whose worker died is failed at once (the server marks it interrupted, requeues it if asked).
     maxStalledCount: 0,
     lockDuration: options.lockMs,

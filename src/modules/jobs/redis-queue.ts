@@ -31,6 +31,8 @@ export type QueuedJob = Pick<JobRecord, 'id' | 'type' | 'name' | 'params' | 'slo
 
 export const artifactsKey = (prefix: string, jobId: string) => `${prefix}:artifacts:${jobId}`;
 export const cancelChannel = (prefix: string) => `${prefix}:cancel`;
+/** Set when a queued job is cancelled: a worker that took it meanwhile does not start it. */
+export const cancelledKey = (prefix: string, jobId: string) => `${prefix}:cancelled:${jobId}`;
 
 /** BullMQ runs 1 (first) .. 2^21; pbfleet's priority is -100 (last) .. 100 (first). */
 export const bullPriority = (priority: number) => 101 - Math.max(-100, Math.min(100, priority));
