@@ -11,13 +11,9 @@ export function toPublicJob(record: JobRecord): Job {
   return job;
 }
 
-/** Small enough for every subscriber: the result summary stays behind its own route. */
+/** Small enough for every subscriber: no params, and the result summary stays behind its own route. */
 export function jobEvent(record: JobState | JobRecord) {
-  const { pid: _pid, processStart: _start, workDir: _work, resultDir: _dir, ...event } = record;
-  if ('params' in event) {
-    const { params: _params, result: _result, ...light } = event;
-    return light;
-  }
+  const { pid: _pid, processStart: _start, workDir: _work, resultDir: _dir, params: _params, result: _result, ...event } = record as JobState & Partial<JobRecord>;
   return event;
 }
 
