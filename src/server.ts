@@ -1,5 +1,6 @@
 import { buildApp } from './app.js';
 import { boot } from './boot.js';
+import { dataDirWarning } from './lib/data-dir.js';
 import { SYSTEM_ACTOR } from './modules/auth/auth.types.js';
 import { VERSION } from './version.js';
 
@@ -12,6 +13,8 @@ export async function startServer(): Promise<void> {
   const startedAt = performance.now();
   const { config, secrets, database } = await boot();
   const { app, services } = await buildApp({ config, database, secrets });
+  const exposed = dataDirWarning(config.dataDir);
+  if (exposed) app.log.warn({ dataDir: config.dataDir }, exposed);
 
   const admin = await services.users.bootstrapAdmin(config.auth.adminPassword, SYSTEM_ACTOR);
   if (admin.status === 'created' && admin.generatedPassword) {
