@@ -133,7 +133,7 @@ export async function buildApp(deps: AppDeps) {
   app.removeContentTypeParser('text/plain'); // a text body on a JSON route is 415, not a confusing schema error
 
   // Composition root: repositories, then services, each given only what it uses.
-  const hub = new Hub({ clock, maxBufferedBytes: config.hub.maxBufferedBytes, maxLaggedMessages: config.hub.maxLaggedMessages });
+  const hub = new Hub({ clock, maxBufferedBytes: config.hub.maxBufferedBytes, maxLaggedMessages: config.hub.maxLaggedMessages, maxConnectionsPerCredential: config.hub.maxConnectionsPerCredential });
   const secretBox = createSecretBox(deps.secrets.masterKey, deps.secrets.previousMasterKeys);
   const usersRepo = createUsersRepo(database.db);
   const credentialsRepo = createCredentialsRepo(database.db);

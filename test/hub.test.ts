@@ -673,6 +673,42 @@ describe.each(testDatabases)('real-time hub on $name', (database) => {
       expect(entry).toMatchObject({ topic: 'audit', payload: { action: 'user_create' } });
       expect(stream.messages.map((m) => m.type)).toEqual(['metrics', 'audit_entry']);
       expect(stream.messages[0]).toEqual({ type: 'metrics', topic: 'dashboard', payload: { bots: 2 }, ts: expect.any(String) });
+  describe('connections per credential', () => {
+    const capped = { overrides: { hub: { maxConnectionsPerCredential: 2 } } };
+
+    it('closes a WebSocket past hub.maxConnectionsPerCredential with 1008 and a reason; other credentials and freed slots still get in', async () => {
+      await start(capped);
+      const first = await connect('/ws');
+      await connect('/ws/dashboard/metrics');
+      const third = new Peer(open('/ws'));
+      const closed = await within(third.closed, 'the third socket to close');
+      expect(closed).toEqual({ code: 1008, reason: 'too many connections with this credential (limit 2); close one first' });
+      expect(third.received).toEqual([]);
+      expect(t.hub.size).toBe(2);
+      // Another session of the same user is another credential.
+      await connect('/ws', { token: await login(t.app, 'viewer1') });
+      first.ws.close();
+      await until(() => t.hub.size === 2, 'the closed socket to detach');
+      await connect('/ws');
+    });
+
+    it('answers an SSE stream past the limit with 429, Retry-After and the envelope; WebSocket and SSE count together', async () => {
+      await start(capped);
+      await connect('/ws');
+      const stream = await openSse(`/api/v1/events?topics=dashboard&token=${encodeURIComponent(t.tokens.viewer)}`);
+      expect(stream.res.statusCode).toBe(200);
+      await until(() => t.hub.size === 2, 'the stream to attach');
+      const res = await fetch(`http://127.0.0.1:${port}/api/v1/events?topics=dashboard&token=${encodeURIComponent(t.tokens.viewer)}`);
+      expect(res.status).toBe(429);
+      expect(res.headers.get('retry-after')).toBe('10');
+      const body = (await res.json()) as ErrorBody;
+      expect(body.error).toMatchObject({ code: 'RATE_LIMITED', message: 'too many connections with this credential (limit 2); close one first', requestId: expect.any(String) });
+      const ws = new Peer(open('/ws'));
+      expect((await within(ws.closed, 'the socket past the limit to close')).code).toBe(1008);
+      expect(t.hub.size).toBe(2);
+    });
+  });
+
 
       t.hub.tick();
       await until(() => stream.comments.includes('ping'), 'a heartbeat comment');

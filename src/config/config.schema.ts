@@ -70,6 +70,7 @@ export const ConfigFileSchema = Type.Object(
         heartbeatInterval: Duration('"30s"', '30s'),
         maxBufferedBytes: Type.Integer({ minimum: 1024, default: 1_048_576, hint: 'must be a byte count >= 1024' }),
         maxLaggedMessages: Type.Integer({ minimum: 1, default: 1000, hint: 'must be an integer >= 1' }),
+        maxConnectionsPerCredential: Type.Integer({ minimum: 1, maximum: 10_000, default: 20, hint: 'must be an integer 1-10000' }),
       },
       { additionalProperties: false, default: {} },
     ),

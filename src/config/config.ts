@@ -29,7 +29,7 @@ export interface AppConfig {
   readonly log: { readonly level: ConfigFile['log']['level'] };
   readonly audit: { readonly retentionDays: number; readonly purgeIntervalMs: number };
   readonly auth: { readonly adminPassword: string; readonly loginMaxFailures: number; readonly loginWindowMs: number };
-  readonly hub: { readonly heartbeatIntervalMs: number; readonly maxBufferedBytes: number; readonly maxLaggedMessages: number };
+  readonly hub: { readonly heartbeatIntervalMs: number; readonly maxBufferedBytes: number; readonly maxLaggedMessages: number; readonly maxConnectionsPerCredential: number };
   readonly network: { readonly allowTargets: readonly string[] };
   readonly health: { readonly workers: number; readonly degradedThresholdMs: number; readonly sampleRetentionMs: number; readonly hourlyRetentionDays: number };
   readonly ssh: { readonly maxChannelsPerHost: number; readonly connectTimeoutMs: number; readonly commandTimeoutMs: number; readonly keepaliveIntervalMs: number };
@@ -195,6 +195,7 @@ function resolveConfig(file: ConfigFile, cwd: string): AppConfig {
     network: { allowTargets: file.network.allowTargets.map(validCidr) },
     health: {
       workers: file.health.workers,
+      maxConnectionsPerCredential: file.hub.maxConnectionsPerCredential,
       degradedThresholdMs: duration('health.degradedThreshold', file.health.degradedThreshold),
       sampleRetentionMs: duration('health.sampleRetention', file.health.sampleRetention),
       hourlyRetentionDays: file.health.hourlyRetentionDays,

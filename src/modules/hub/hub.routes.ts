@@ -6,7 +6,7 @@ import type { WebSocket } from 'ws';
 import { principalOf } from '../../http/auth.js';
 import { responses } from '../../http/schemas.js';
 import { ForbiddenError } from '../../lib/errors.js';
-import type { Hub, HubClient } from './hub.js';
+import { CLOSE, type Hub, type HubClient } from './hub.js';
 import { openSseStream } from './sse.js';
 import { topics as t } from './topics.js';
 import { originAllowed, webSocketTransport } from './transports.js';
@@ -38,7 +38,14 @@ export const hubRoutes: FastifyPluginAsyncTypebox<HubRoutesOptions> = async (app
   };
 
   function serve(socket: WebSocket, request: FastifyRequest, initial: string[]): void {
-    const client = hub.attach(principalOf(request), webSocketTransport(socket));
+    const principal = principalOf(request);
+    // Past the upgrade, a refusal is a close code: browsers never show a refused upgrade's status.
+    const refusal = hub.refusal(principal);
+    if (refusal) {
+      webSocketTransport(socket).close(CLOSE.policyViolation, refusal);
+      return;
+    }
+    const client = hub.attach(principal, webSocketTransport(socket));
     const { accepted, rejected } = hub.subscribe(client, initial);
     hub.send(client, 'welcome', { clientId: client.id, user: client.principal.username, role: client.principal.role, topics: accepted, rejected });
     for (const topic of accepted) backlog?.(client, topic);

@@ -44,7 +44,7 @@ export interface Transport {
   close(code: number, reason: string): void;
 }
 
-export const CLOSE = { goingAway: 1001, tryAgainLater: 1013, credentialRevoked: 4001 } as const;
+export const CLOSE = { goingAway: 1001, policyViolation: 1008, tryAgainLater: 1013, credentialRevoked: 4001 } as const;
 
 /** Of the credentials given, the ones that stopped working. */
 export type FindEndedCredentials = (credentials: readonly CredentialRef[]) => Promise<readonly CredentialRef[]>;
@@ -58,8 +58,12 @@ export interface HubOptions {
 
 export class HubClient {
   readonly topics = new Set<string>();
+  /** Connections (WebSocket and SSE together) one session or API token may hold at once; no limit when absent. */
+  maxConnectionsPerCredential?: number;
   skipped = 0;
   closed = false;
+const credentialKey = (principal: Principal) => `${principal.kind}:${principal.credentialId}`;
+
   /**
    * Per-client view of published messages (a log stream filtered by text or level): returns
    * the payload to send, or undefined to send nothing. Clients without one share one
@@ -88,6 +92,8 @@ export class Hub implements Publisher {
 
   constructor(private readonly options: HubOptions) {}
 
+  /** Open connections by credential (credentialKey), for maxConnectionsPerCredential. */
+  private readonly perCredential = new Map<string, number>();
   get size(): number {
     return this.clients.size;
   }
@@ -96,9 +102,19 @@ export class Hub implements Publisher {
     const client = new HubClient(this.nextId++, principal, transport);
     this.clients.add(client);
     if (principal.expiresAt) {
+  /** The refusal of one more connection with this credential (a reason to show), or undefined while it stays within the limit. */
+  refusal(principal: Principal): string | undefined {
+    const limit = this.options.maxConnectionsPerCredential;
+    if (limit === undefined || (this.perCredential.get(credentialKey(principal)) ?? 0) < limit) return undefined;
+    return `too many connections with this credential (limit ${limit}); close one first`;
+  }
+
+  /** Callers ask refusal() first: the transport decides how a refused peer is told. */
       const ms = Date.parse(principal.expiresAt) - this.options.clock.now().getTime();
       // setTimeout holds at most ~24.8 days; a longer expiry is re-checked by the heartbeat.
       if (ms < 2 ** 31 - 1) {
+    const key = credentialKey(principal);
+    this.perCredential.set(key, (this.perCredential.get(key) ?? 0) + 1);
         client.expiryTimer = setTimeout(() => this.close(client, CLOSE.credentialRevoked, 'token expired'), Math.max(0, ms));
         client.expiryTimer.unref();
       }
@@ -113,6 +129,10 @@ export class Hub implements Publisher {
     for (const topic of client.topics) this.removeFromTopic(client, topic);
     client.topics.clear();
   }
+    const key = credentialKey(client.principal);
+    const open = (this.perCredential.get(key) ?? 1) - 1;
+    if (open > 0) this.perCredential.set(key, open);
+    else this.perCredential.delete(key);
 
   /** Returns the topics that were refused, with why. */
   subscribe(client: HubClient, requested: readonly string[]): { accepted: string[]; rejected: { topic: string; reason: string }[] } {

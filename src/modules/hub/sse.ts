@@ -1,9 +1,12 @@
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import { principalOf } from '../../http/auth.js';
-import { ValidationError } from '../../lib/errors.js';
+import { RateLimitedError, ValidationError } from '../../lib/errors.js';
 import type { Hub, HubClient } from './hub.js';
 import { isValidTopic } from './topics.js';
 import { sseTransport } from './transports.js';
+
+/** When a client refused for too many connections may try again (EventSource retries by itself). */
+const RETRY_AFTER_SECONDS = 10;
 
 /**
  * Opens an SSE stream on the hub for the authenticated caller, subscribed to `topics`.
@@ -14,6 +17,8 @@ export function openSseStream(hub: Hub, request: FastifyRequest, reply: FastifyR
   if (topics.length === 0) throw ValidationError.field('topics', 'name at least one topic');
   if (invalid.length) throw ValidationError.field('topics', `unknown topic(s): ${invalid.join(', ')}`);
   const principal = principalOf(request);
+  const refusal = hub.refusal(principal);
+  if (refusal) throw new RateLimitedError(refusal, RETRY_AFTER_SECONDS);
   reply.hijack();
   const res = reply.raw;
   const headers: Record<string, string> = {};
