@@ -124,6 +124,9 @@ export async function buildApp(deps: AppDeps) {
     requestTimeout: config.server.readTimeoutMs,
     connectionTimeout: config.server.writeTimeoutMs,
     trustProxy: config.server.trustProxy,
+    // Node's own header timeout (60 s) and check interval (30 s) would let a client that trickles
+    // headers hold a connection for nearly a minute: both follow server.readTimeout instead.
+    http: { headersTimeout: config.server.readTimeoutMs, requestTimeout: config.server.readTimeoutMs, connectionsCheckingInterval: Math.min(1000, Math.max(100, Math.round(config.server.readTimeoutMs / 10))) },
     routerOptions: { maxParamLength: 200 },
     frameworkErrors,
     forceCloseConnections: 'idle',
