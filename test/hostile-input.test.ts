@@ -829,6 +829,55 @@ describe.each(testDatabases)('hostile input on $name', (database) => {
     await expect(t.database.db.selectFrom('audit_logs').select('id').limit(1).execute()).resolves.toEqual(expect.any(Array));
   });
 
+  /** Free-form JSON fields (any value, any keys) by dotted path, and those of them without a depth bound. */
+  const freeForm = (schema: JsonSchema & { maxDepth?: number; additionalProperties?: unknown; items?: unknown }, prefix: string[] = []): { bounded: string[][]; unbounded: string[] } => {
+    const out = { bounded: [] as string[][], unbounded: [] as string[] };
+    for (const [key, prop] of Object.entries(schema.properties ?? {}) as [string, JsonSchema & { maxDepth?: number; additionalProperties?: unknown; items?: unknown }][]) {
+      const path = [...prefix, key];
+      const anyJson = (s: unknown) => typeof s === 'object' && s !== null && Object.keys(s).filter((k) => k !== 'description').length === 0;
+      if (prop.maxDepth !== undefined) out.bounded.push(path);
+      else if (prop.properties) {
+        const inner = freeForm(prop, path);
+        out.bounded.push(...inner.bounded);
+        out.unbounded.push(...inner.unbounded);
+      } else if (anyJson(prop) || anyJson(prop.additionalProperties) || anyJson(prop.items)) out.unbounded.push(path.join('.'));
+    }
+    return out;
+  };
+  const deepRoutes = bodyRoutes.filter((r) => freeForm(r.schema).bounded.length > 0);
+
+  it('every free-form JSON field of a body has a depth bound', () => {
+    expect(bodyRoutes.flatMap((r) => freeForm(r.schema).unbounded.map((f) => `${r.key} ${f}`))).toEqual([]);
+    expect(deepRoutes.map((r) => r.key)).toEqual(expect.arrayContaining([`POST ${API}/instances`, `POST ${API}/backtest/run`, `POST ${API}/environments`]));
+  });
+
+  it.each(deepRoutes)('$key: a free-form field nested 5,000 levels deep is 400 naming it, writes nothing, and the server stays up', async (route) => {
+    const { c, json } = routeOf(route);
+    const nested = `${'{"a":'.repeat(5000)}1${'}'.repeat(5000)}`;
+    for (const path of freeForm(route.schema).bounded) {
+      const name = path.join('.');
+      const isArray = (path.reduce<JsonSchema | undefined>((s, k) => s?.properties?.[k], route.schema) as JsonSchema).type === 'array';
+      const payload = JSON.stringify(setAt(c.body(ctx), path, '__deep__')).replace('"__deep__"', isArray ? `[${nested}]` : nested);
+      const what = `${route.key} ${name} 5000 deep`;
+      const res = await send(json(payload), what, c.tables);
+      expectValidation(res, what, name);
+      expect(res.json<ErrorBody>().error.message, what).toContain(`body.${name}: nested deeper than 64 levels`);
+    }
+    const alive = await t.app.inject({ method: 'GET', url: `${API}/openapi.json` });
+    expect(alive.statusCode).toBe(200);
+  });
+
+  it('a Passivbot config nested 64 levels deep is accepted; 65 is 400 naming config', async () => {
+    const chain = (levels: number) => `${'{"n":'.repeat(levels)}1${'}'.repeat(levels)}`;
+    const body = (levels: number) => `{"name":"deep-config-${levels}","environmentId":"local","account":"hostile-bybit","config":{"live":{"leverage":10},"notes":${chain(levels - 1)}}}`;
+    const options = (payload: string): InjectOptions => ({ method: 'POST', url: `${API}/instances`, headers: { ...admin(ctx), 'content-type': 'application/json' }, payload });
+    const ok = await send(options(body(64)), 'config 64 deep', INSTANCE_TABLES);
+    expect(ok.statusCode, ok.body.slice(0, 300)).toBe(201);
+    const refused = await send(options(body(65)), 'config 65 deep', INSTANCE_TABLES);
+    expectValidation(refused, 'config 65 deep', 'config');
+    expect(refused.json<ErrorBody>().error.message).toBe('body.config: nested deeper than 64 levels');
+  });
+
   it('query strings: bad numbers, dates and hostile text are 400 or 200, never 500', async () => {
     const headers = t.auth('admin');
     // Reads: the invariants still hold, but there is nothing to diff.

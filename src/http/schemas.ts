@@ -1,4 +1,4 @@
-import Type, { type Static, type TSchema } from 'typebox';
+import Type, { type Static, type TSchema, type TSchemaOptions, type TString } from 'typebox';
 
 export const ErrorEnvelope = Type.Object(
   {
@@ -45,3 +45,17 @@ export const Ok = Type.Object({ ok: Type.Literal(true) });
 export function pagination(page: number, limit: number, total: number): Pagination {
   return { page, limit, total, totalPages: Math.ceil(total / limit) };
 }
+
+/** How deep a free-form JSON field may nest; a Passivbot config needs a handful of levels. */
+export const MAX_JSON_DEPTH = 64;
+/**
+ * Any JSON value (optimize.limits), at most MAX_JSON_DEPTH levels deep. Every free-form field
+ * of a request body has this bound (FreeJson or FreeObject), checked in validation.ts: deeper
+ * input is a 400 naming the field, before any recursive code (JSON.stringify) sees it.
+ */
+export const FreeJson = (options: TSchemaOptions = {}) => Type.Unknown({ maxDepth: MAX_JSON_DEPTH, ...options });
+/** An object of free keys and any JSON values (metadata, a Passivbot config), at most MAX_JSON_DEPTH levels deep. */
+export const FreeObject = (options: TSchemaOptions & { keys?: TString } = {}) => {
+  const { keys = Type.String(), ...rest } = options;
+  return Type.Record(keys, Type.Unknown(), { maxDepth: MAX_JSON_DEPTH, ...rest });
+};

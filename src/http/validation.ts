@@ -1,11 +1,37 @@
-import { Ajv, type ErrorObject } from 'ajv';
+import { Ajv, str, type ErrorObject } from 'ajv';
 import addFormats from 'ajv-formats';
 import type { FastifySchemaCompiler } from 'fastify';
 import type { FieldIssue } from '../lib/errors.js';
 
+/**
+ * True when a JSON value nests arrays and objects more than `limit` levels deep (`{}` is one
+ * level, a scalar none). A loop, not recursion: a body nested thousands of levels must not
+ * overflow the stack here, as it would in JSON.stringify and every recursive walker after it.
+ */
+export function nestedDeeperThan(value: unknown, limit: number): boolean {
+  const pending: [node: unknown, level: number][] = [[value, 1]];
+  for (let entry = pending.pop(); entry; entry = pending.pop()) {
+    const [node, level] = entry;
+    if (node === null || typeof node !== 'object') continue;
+    if (level > limit) return true;
+    for (const child of Array.isArray(node) ? (node as unknown[]) : Object.values(node)) {
+      if (child !== null && typeof child === 'object') pending.push([child, level + 1]);
+    }
+  }
+  return false;
+}
+
 function makeAjv(coerceTypes: boolean | 'array'): Ajv {
   const ajv = new Ajv({ allErrors: true, useDefaults: true, removeAdditional: false, coerceTypes, strict: false });
   addFormats.default(ajv);
+  // `maxDepth` on a free-form field (FreeJson in schemas.ts): `body.config: nested deeper than 64 levels`.
+  ajv.addKeyword({
+    keyword: 'maxDepth',
+    schemaType: 'number',
+    errors: false,
+    validate: (limit: number, data: unknown) => !nestedDeeperThan(data, limit),
+    error: { message: (cxt) => str`nested deeper than ${cxt.schema as number} levels` },
+  });
   return ajv;
 }
 

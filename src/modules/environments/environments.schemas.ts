@@ -1,5 +1,5 @@
 import Type, { type TSchema } from 'typebox';
-import { NullableTimestamp, PageQuery, Pagination, Timestamp } from '../../http/schemas.js';
+import { FreeObject, NullableTimestamp, PageQuery, Pagination, Timestamp } from '../../http/schemas.js';
 import { SystemInfoSchema } from './system-info.fns.js';
 import { CHECK_TYPES, HEALTH_STATES, HTTP_METHODS } from './environments.types.js';
 
@@ -89,7 +89,7 @@ export const RuntimeBody = Type.Object(
   { additionalProperties: false },
 );
 
-const Metadata = Type.Record(Type.String({ maxLength: 100 }), Type.Unknown(), { description: 'free-form labels' });
+const Metadata = FreeObject({ keys: Type.String({ maxLength: 100 }), description: 'free-form labels' });
 
 export const CreateEnvironmentBody = Type.Object(
   {

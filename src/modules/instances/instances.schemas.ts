@@ -1,5 +1,5 @@
 import Type from 'typebox';
-import { NO_CONTROL_CHARS, NullableTimestamp, Pagination, PageQuery, Timestamp } from '../../http/schemas.js';
+import { FreeObject, NO_CONTROL_CHARS, NullableTimestamp, Pagination, PageQuery, Timestamp } from '../../http/schemas.js';
 import { INSTANCE_STATUSES } from './instances.types.js';
 
 const Nullable = <T extends Parameters<typeof Type.Union>[0][number]>(schema: T) => Type.Union([schema, Type.Null()]);
@@ -10,7 +10,7 @@ const EnvironmentId = Type.String({ minLength: 1, maxLength: 64, pattern: '^[A-Z
 const AccountName = Type.String({ minLength: 1, maxLength: 64, pattern: NO_CONTROL_CHARS, description: 'The exchange account (Passivbot user) by name' });
 const Shape = Type.Enum(['v7', 'cli'], { description: 'v7 scripts (src/main.py) or the passivbot CLI' });
 /** Validated by the Passivbot config checks (paths named in the error), not by the route schema. */
-const Config = Type.Record(Type.String(), Type.Unknown(), { description: 'A Passivbot config (v7 or v8); partial configs are filled by Passivbot' });
+const Config = FreeObject({ description: 'A Passivbot config (v7 or v8); partial configs are filled by Passivbot' });
 
 export const LiveSummarySchema = Type.Object(
   {

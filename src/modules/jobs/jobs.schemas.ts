@@ -1,5 +1,5 @@
 import Type from 'typebox';
-import { NO_CONTROL_CHARS, NullableTimestamp, PageQuery, Pagination, Timestamp } from '../../http/schemas.js';
+import { FreeJson, FreeObject, MAX_JSON_DEPTH, NO_CONTROL_CHARS, NullableTimestamp, PageQuery, Pagination, Timestamp } from '../../http/schemas.js';
 import { EXCHANGES } from '../accounts/accounts.types.js';
 import { InstanceFields } from '../instances/instances.schemas.js';
 import { JOB_STATUSES, JOB_TYPES } from './jobs.types.js';
@@ -7,7 +7,7 @@ import { JOB_STATUSES, JOB_TYPES } from './jobs.types.js';
 const Nullable = <T extends Parameters<typeof Type.Union>[0][number]>(schema: T) => Type.Union([schema, Type.Null()]);
 const Id = Type.String({ minLength: 1, maxLength: 64, pattern: '^[A-Za-z0-9_-]+$' });
 const Day = Type.String({ pattern: '^\\d{4}-\\d{2}-\\d{2}$', description: 'YYYY-MM-DD' });
-const Config = Type.Record(Type.String(), Type.Unknown(), { description: 'A Passivbot config (v7 or v8); checked like a bot config' });
+const Config = FreeObject({ description: 'A Passivbot config (v7 or v8); checked like a bot config' });
 const EntryId = Type.String({ minLength: 1, maxLength: 200, pattern: '^[A-Za-z0-9._-]+$', description: 'A pareto entry id; default: the best' });
 
 const BacktestOverrideFields = {
@@ -25,9 +25,9 @@ export const OptimizeOverrides = Type.Object(
     iters: Type.Optional(Type.Integer({ minimum: 1, maximum: 100_000_000 })),
     n_cpus: Type.Optional(Type.Integer({ minimum: 1, maximum: 1024, description: 'Also the CPU slots the job takes' })),
     population_size: Type.Optional(Type.Integer({ minimum: 1, maximum: 1_000_000 })),
-    bounds: Type.Optional(Type.Record(Type.String(), Type.Unknown(), { description: 'optimize.bounds: key -> [low, high] or [low, high, step]' })),
-    scoring: Type.Optional(Type.Array(Type.Unknown(), { minItems: 1, maxItems: 50 })),
-    limits: Type.Optional(Type.Unknown({ description: 'optimize.limits' })),
+    bounds: Type.Optional(FreeObject({ description: 'optimize.bounds: key -> [low, high] or [low, high, step]' })),
+    scoring: Type.Optional(Type.Array(Type.Unknown(), { minItems: 1, maxItems: 50, maxDepth: MAX_JSON_DEPTH })),
+    limits: Type.Optional(FreeJson({ description: 'optimize.limits' })),
     seed: Type.Optional(
       Type.Object(
         { jobId: Id, entry: Type.Optional(EntryId) },
