@@ -113,6 +113,7 @@ describe('loadConfig: defaults and sources', () => {
       PBFLEET_REDIS_URL: 'redis://127.0.0.1:6379/2',
       PBFLEET_REDIS_PREFIX: 'fleet-a',
       PBFLEET_JOB_SLOTS: '6',
+      PBFLEET_UI_DIR: '/srv/pbfleet-ui',
     };
     // The test must list every variable the loader knows, so a new one cannot go untested.
     expect(Object.keys(env).sort()).toEqual(Object.keys(ENV_KEYS).sort());
@@ -135,6 +136,7 @@ describe('loadConfig: defaults and sources', () => {
       'redis.url': 'redis://127.0.0.1:6379/2',
       'redis.prefix': 'fleet-a',
       'jobs.slots': 6,
+      'ui.dir': '/srv/pbfleet-ui',
     };
     for (const [path, value] of Object.entries(expected)) expect(at(config, path), path).toEqual(value);
   });

@@ -125,6 +125,12 @@ export const ConfigFileSchema = Type.Object(
       },
       { additionalProperties: false, default: {} },
     ),
+    ui: Type.Object(
+      {
+        dir: Type.String({ default: '', hint: 'must be a directory path (empty: the web UI built next to the installed package, dist/web)' }),
+      },
+      { additionalProperties: false, default: {} },
+    ),
     redis: Type.Object(
       {
         url: Type.String({ default: '', pattern: '^(|rediss?://.+)$', hint: 'must be empty or a redis:// URL' }),

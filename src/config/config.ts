@@ -1,6 +1,7 @@
 import { readFileSync, existsSync } from 'node:fs';
 import { isIP } from 'node:net';
-import { isAbsolute, resolve } from 'node:path';
+import { dirname, isAbsolute, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { Ajv, type ErrorObject } from 'ajv';
 import { createRequire } from 'node:module';
 import type yamlTypes from 'yaml';
@@ -37,6 +38,8 @@ export interface AppConfig {
   readonly supervisor: { readonly restartBackoffMs: number; readonly maxRestartBackoffMs: number; readonly probeIntervalMs: number; readonly readyTimeoutMs: number; readonly logRotateIntervalMs: number };
   readonly jobs: { readonly slots: number; readonly environmentSlots: Readonly<Record<string, number>>; readonly cancelTimeoutMs: number };
   readonly redis: { readonly url: string; readonly prefix: string };
+  /** The built web UI (index.html, assets/) served at `/`. */
+  readonly ui: { readonly dir: string };
 }
 
 type EnvKind = 'string' | 'integer' | 'boolean' | 'list';
@@ -58,6 +61,7 @@ export const ENV_KEYS: Readonly<Record<string, { path: string; kind: EnvKind }>>
   PBFLEET_REDIS_URL: { path: 'redis.url', kind: 'string' },
   PBFLEET_REDIS_PREFIX: { path: 'redis.prefix', kind: 'string' },
   PBFLEET_JOB_SLOTS: { path: 'jobs.slots', kind: 'integer' },
+  PBFLEET_UI_DIR: { path: 'ui.dir', kind: 'string' },
 };
 /** Variables that are read elsewhere and must not be mistaken for typos. */
 const ENV_NOT_CONFIG = new Set(['PBFLEET_CONFIG']);
@@ -191,11 +195,11 @@ function resolveConfig(file: ConfigFile, cwd: string): AppConfig {
       heartbeatIntervalMs: duration('hub.heartbeatInterval', file.hub.heartbeatInterval),
       maxBufferedBytes: file.hub.maxBufferedBytes,
       maxLaggedMessages: file.hub.maxLaggedMessages,
+      maxConnectionsPerCredential: file.hub.maxConnectionsPerCredential,
     },
     network: { allowTargets: file.network.allowTargets.map(validCidr) },
     health: {
       workers: file.health.workers,
-      maxConnectionsPerCredential: file.hub.maxConnectionsPerCredential,
       degradedThresholdMs: duration('health.degradedThreshold', file.health.degradedThreshold),
       sampleRetentionMs: duration('health.sampleRetention', file.health.sampleRetention),
       hourlyRetentionDays: file.health.hourlyRetentionDays,
@@ -216,10 +220,14 @@ function resolveConfig(file: ConfigFile, cwd: string): AppConfig {
     },
     jobs: { slots: file.jobs.slots, environmentSlots: { ...file.jobs.environmentSlots }, cancelTimeoutMs: duration('jobs.cancelTimeout', file.jobs.cancelTimeout) },
     redis: { url: file.redis.url, prefix: file.redis.prefix },
+    ui: { dir: file.ui.dir ? resolve(cwd, file.ui.dir) : DEFAULT_UI_DIR },
   };
   if (config.jwt.expiryMs < 60_000) throw new ConfigError('jwt.expiry: must be at least 1m');
   return deepFreeze(config);
 }
+
+/** dist/web of the installed package: this file is dist/config/config.js (or src/config/config.ts under tsx). */
+const DEFAULT_UI_DIR = resolve(dirname(fileURLToPath(import.meta.url)), '../../dist/web');
 
 function validCidr(entry: string): string {
   const [address = '', bits] = entry.split('/');
