@@ -1,6 +1,8 @@
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import { ForbiddenError, UnauthorizedError } from '../lib/errors.js';
 import { roleAllows, type Role } from '../lib/roles.js';
+import { assertNotCrossSite, isUnsafeMethod, sameSiteRequest } from './csrf.js';
+import { clearSessionCookie, sessionCookie } from './session-cookie.js';
 import type { AuthService } from '../modules/auth/auth.service.js';
 import type { Actor, Principal } from '../modules/auth/auth.types.js';
 
@@ -27,11 +29,17 @@ declare module 'fastify' {
 
 const GUARDED = /^\/(api|ws)(\/|$)/;
 
+export interface AuthOptions {
+  /** Origins besides the server's own whose pages may use the session cookie (config allowOrigins). */
+  allowOrigins?: readonly string[];
+}
+
 /**
  * Declares and enforces auth rules. A guarded route without a rule fails at registration, so
  * no route can be added without one; the registry feeds the generated auth-matrix test.
  */
-export function registerAuth(app: FastifyInstance, auth: Pick<AuthService, 'authenticate'>, registry: RouteRule[]): void {
+export function registerAuth(app: FastifyInstance, auth: Pick<AuthService, 'authenticate'>, registry: RouteRule[], options: AuthOptions = {}): void {
+  const allowOrigins = options.allowOrigins ?? [];
   app.decorateRequest('principal', null);
 
   app.addHook('onRoute', (route) => {
@@ -47,23 +55,40 @@ export function registerAuth(app: FastifyInstance, auth: Pick<AuthService, 'auth
     }
   });
 
-  app.addHook('onRequest', async (request) => {
+  app.addHook('onRequest', async (request, reply) => {
     const rule = request.routeOptions.config.auth;
     if (!rule || rule === 'public') return;
-    const token = bearerToken(request);
-    if (!token) throw new UnauthorizedError('authentication required: send Authorization: Bearer <token>');
-    const principal = await auth.authenticate(token);
+    const credential = credentialOf(request);
+    if (!credential) throw new UnauthorizedError('authentication required: send Authorization: Bearer <token>');
+    if (credential.via === 'cookie') {
+      // A browser sends the cookie whatever page made the request: only our own page may use it.
+      if (isUnsafeMethod(request.method)) assertNotCrossSite(request, allowOrigins);
+      else if (request.ws && !sameSiteRequest(request, allowOrigins)) throw new ForbiddenError('cross-site request refused');
+    }
+    const principal = await auth.authenticate(credential.token).catch((error: unknown) => {
+      // An ended session: the browser drops its cookie and the page goes back to sign-in.
+      if (credential.via === 'cookie' && error instanceof UnauthorizedError) clearSessionCookie(reply, request);
+      throw error;
+    });
     request.principal = principal;
     if (!roleAllows(principal.role, rule)) throw new ForbiddenError(`this needs the ${rule} role; you are ${principal.role}`);
   });
 }
 
-function bearerToken(request: FastifyRequest): string | undefined {
+/** Authorization: Bearer first; else the browser's session cookie; else, where allowed, a token in the URL or subprotocol. */
+function credentialOf(request: FastifyRequest): { token: string; via: 'bearer' | 'cookie' } | undefined {
   const header = request.headers.authorization;
   if (header) {
     const match = /^Bearer\s+(\S+)$/i.exec(header);
-    return match?.[1];
+    return match?.[1] ? { token: match[1], via: 'bearer' } : undefined;
   }
+  const cookie = sessionCookie(request);
+  if (cookie) return { token: cookie, via: 'cookie' };
+  const token = bearerToken(request);
+  return token ? { token, via: 'bearer' } : undefined;
+}
+
+function bearerToken(request: FastifyRequest): string | undefined {
   if (!request.routeOptions.config.allowQueryToken) return undefined;
   const protocols = request.headers['sec-websocket-protocol'];
   if (protocols) {

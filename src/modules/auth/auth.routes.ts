@@ -1,6 +1,9 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import Type from 'typebox';
+import { decodeJwt } from 'jose';
 import { actorOf, principalOf } from '../../http/auth.js';
+import { assertNotCrossSite } from '../../http/csrf.js';
+import { clearSessionCookie, sessionCookie, setSessionCookie } from '../../http/session-cookie.js';
 import { IdParams, Ok, responses } from '../../http/schemas.js';
 import { NotFoundError } from '../../lib/errors.js';
 import type { UsersRepo } from '../users/users.repo.js';
@@ -9,11 +12,35 @@ import { ApiTokenSchema, ChangePasswordBody, CreateApiTokenBody, CreatedApiToken
 
 const tags = ['auth'];
 
-export const authRoutes: FastifyPluginAsyncTypebox<{ auth: AuthService; usersRepo: Pick<UsersRepo, 'findById'> }> = async (app, { auth, usersRepo }) => {
+export interface AuthRoutesOptions {
+  auth: AuthService;
+  usersRepo: Pick<UsersRepo, 'findById'>;
+  /** Origins besides the server's own whose pages may sign in with a cookie (config allowOrigins). */
+  allowOrigins?: readonly string[];
+}
+
+export const authRoutes: FastifyPluginAsyncTypebox<AuthRoutesOptions> = async (app, { auth, usersRepo, allowOrigins = [] }) => {
   app.post(
     '/auth/login',
-    { config: { auth: 'public' }, schema: { tags, summary: 'Log in; returns a bearer token', body: LoginBody, response: responses({ 200: LoginResult }) } },
-    async (request) => auth.login({ ...request.body, userAgent: request.headers['user-agent'] ?? null }, actorOf(request)),
+    {
+      config: { auth: 'public' },
+      schema: {
+        tags,
+        summary: 'Log in; returns a bearer token, or with cookie: true sets the browser session cookie instead (send X-PBFleet-CSRF: 1)',
+        body: LoginBody,
+        response: responses({ 200: LoginResult }),
+      },
+    },
+    async (request, reply) => {
+      const { cookie, ...credentials } = request.body;
+      // Without the check a foreign page could sign the browser in to an account of its choosing.
+      if (cookie) assertNotCrossSite(request, allowOrigins);
+      const result = await auth.login({ ...credentials, userAgent: request.headers['user-agent'] ?? null }, actorOf(request));
+      if (!cookie) return result;
+      const { exp = 0, iat = 0 } = decodeJwt(result.token);
+      setSessionCookie(reply, request, result.token, exp - iat);
+      return { expiresAt: result.expiresAt, user: result.user };
+    },
   );
 
   app.get(
@@ -29,9 +56,10 @@ export const authRoutes: FastifyPluginAsyncTypebox<{ auth: AuthService; usersRep
 
   app.post(
     '/auth/logout',
-    { config: { auth: 'viewer' }, schema: { tags, summary: 'End this session; the token stops working at once', response: responses({ 200: Ok }) } },
-    async (request) => {
+    { config: { auth: 'viewer' }, schema: { tags, summary: 'End this session; the token (or session cookie, which is cleared) stops working at once', response: responses({ 200: Ok }) } },
+    async (request, reply) => {
       await auth.logout(principalOf(request), actorOf(request));
+      if (sessionCookie(request)) clearSessionCookie(reply, request);
       return { ok: true as const };
     },
   );

@@ -3,11 +3,19 @@ import { NO_CONTROL_CHARS, NullableTimestamp, Timestamp } from '../../http/schem
 import { Password, RoleSchema, UserSchema } from '../users/users.schemas.js';
 
 export const LoginBody = Type.Object(
-  { username: Type.String({ minLength: 1, maxLength: 64, pattern: NO_CONTROL_CHARS }), password: Type.String({ minLength: 1, maxLength: 256 }) },
+  {
+    username: Type.String({ minLength: 1, maxLength: 64, pattern: NO_CONTROL_CHARS }),
+    password: Type.String({ minLength: 1, maxLength: 256 }),
+    cookie: Type.Optional(Type.Boolean({ description: 'Browser sign-in: set the HttpOnly session cookie and leave the token out of the answer' })),
+  },
   { additionalProperties: false },
 );
 
-export const LoginResult = Type.Object({ token: Type.String(), expiresAt: Timestamp, user: UserSchema });
+export const LoginResult = Type.Object({
+  token: Type.Optional(Type.String({ description: 'The bearer token; absent when the session went into the cookie' })),
+  expiresAt: Timestamp,
+  user: UserSchema,
+});
 
 export const Me = Type.Object({
   user: UserSchema,
