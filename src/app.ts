@@ -13,6 +13,7 @@ import { genReqId, registerRequestLog } from './http/request-log.js';
 import { DataVersion, ResponseCache } from './http/response-cache.js';
 import { ErrorEnvelope } from './http/schemas.js';
 import { validatorCompiler } from './http/validation.js';
+import { staticUi } from './http/static-ui.js';
 import { systemClock, type Clock } from './lib/clock.js';
 import { Loops } from './lib/loops.js';
 import { argon2Hasher, type PasswordHasher } from './lib/passwords.js';
@@ -402,7 +403,7 @@ export async function buildApp(deps: AppDeps) {
     // Shutdown closes sockets itself (1001) in preClose below.
     preClose: () => undefined,
   });
-  registerAuth(app, auth, routeRules);
+  registerAuth(app, auth, routeRules, { allowOrigins: config.allowOrigins });
   app.addSchema(ErrorEnvelope);
 
   await app.register(swagger, {
@@ -412,10 +413,11 @@ export async function buildApp(deps: AppDeps) {
       components: { securitySchemes: { bearer: { type: 'http', scheme: 'bearer', description: 'A session JWT from /auth/login or an API token (pbf_...)' } } },
     },
   });
-  await app.register(swaggerUi, { routePrefix: '/docs' });
+  // Its own CSP (the UI's is stricter than swagger-ui can live with).
+  await app.register(swaggerUi, { routePrefix: '/docs', staticCSP: true });
 
   await api.register(systemRoutes, { prefix: API, version: VERSION, startedAt: Date.now(), ping: () => database.ping(), dialect: database.dialect });
-  await api.register(authRoutes, { prefix: API, auth, usersRepo });
+  await api.register(authRoutes, { prefix: API, auth, usersRepo, allowOrigins: config.allowOrigins });
   await api.register(usersRoutes, { prefix: API, users, cache: listCache });
   await api.register(auditRoutes, { prefix: API, audit, cache: listCache });
   await api.register(settingsRoutes, { prefix: API, settings });
@@ -439,6 +441,8 @@ export async function buildApp(deps: AppDeps) {
   });
   await api.register(vpsRoutes, { prefix: API, environments, operations });
   await api.register(healthRoutes, { prefix: API, history: createHealthHistoryService({ healthRepo, clock }), exists: (id) => environments.exists(id), stats: () => ({ scheduler: health.stats(), recorder: { ...recorder.stats() } }) });
+  // Last: the web UI answers only what no route above claims.
+  await app.register(staticUi, { dir: config.ui.dir });
 
   const loops = new Loops(app.log);
   app.addHook('onReady', async () => {
