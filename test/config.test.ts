@@ -55,7 +55,7 @@ describe('loadConfig: defaults and sources', () => {
     expect(config.log.level).toBe('info');
     expect(config.audit).toEqual({ retentionDays: 90, purgeIntervalMs: 3_600_000 });
     expect(config.auth).toEqual({ adminPassword: '', loginMaxFailures: 10, loginWindowMs: 600_000 });
-    expect(config.hub).toEqual({ heartbeatIntervalMs: 30_000, maxBufferedBytes: 1_048_576, maxLaggedMessages: 1000 });
+    expect(config.hub).toEqual({ heartbeatIntervalMs: 30_000, maxBufferedBytes: 1_048_576, maxLaggedMessages: 1000, maxConnectionsPerCredential: 20 });
   });
 
   it('reads ./config.yaml from the working directory', () => {
