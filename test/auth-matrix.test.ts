@@ -186,6 +186,12 @@ describe.each(testDatabases)('auth matrix on $name', (database) => {
       expectEnvelope(await t.app.inject({ method, url, headers: { authorization } }), 401, 'UNAUTHORIZED');
     }
 
+    // The browser session cookie: a forged or tampered one is no better than a forged token.
+    for (const cookie of ['pbfleet_session=not.a.jwt', `pbfleet_session=${t.tokens.admin}x`]) {
+      const headers = { cookie, origin: 'http://localhost:80', 'x-pbfleet-csrf': '1' };
+      expectEnvelope(await t.app.inject({ method, url, headers }), 401, 'UNAUTHORIZED');
+    }
+
     if (method === 'GET') {
       // Fastify adds HEAD for every GET; it must not be a way around the rule.
       expect((await t.app.inject({ method: 'HEAD', url })).statusCode).toBe(401);
