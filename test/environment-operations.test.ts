@@ -1,4 +1,6 @@
 import { execFileSync } from 'node:child_process';
+import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -9,6 +11,7 @@ import { testDatabases } from './helpers/databases.js';
 import {
   apiClient,
   auditEntries,
+  dumpDatabase,
   generateKey,
   hubSpy,
   LOOPBACK_ALLOWED,
@@ -111,13 +114,67 @@ describe.each(testDatabases)('environment operations on $name', (database) => {
         return mine.length === 2 ? mine : undefined;
       }, 'the final operation_update');
       expect(updates.map((m) => (m.payload as OperationView).status)).toEqual(['in_progress', 'succeeded']);
-      expect(updates.at(-1)?.payload).toEqual(op);
+      // Hub topics are open to viewers: updates carry status and timings, never output.
+      const { output: _output, ...withoutOutput } = op;
+      expect(updates.at(-1)?.payload).toEqual(withoutOutput);
+      expect(updates.every((m) => !('output' in (m.payload as object)))).toBe(true);
+      // Viewers read the operation without its output; operators with it.
+      const asViewer = await api.get(`/operations/${op.id}`, 'viewer');
+      expect(asViewer.statusCode).toBe(200);
+      expect(asViewer.json<OperationView>()).toEqual(withoutOutput);
+      const listedAsViewer = await api.get(`/operations?environmentId=${env.id}`, 'viewer');
+      expect(listedAsViewer.json<{ operations: object[] }>().operations.every((o) => !('output' in o))).toBe(true);
       expect(spy.of('operation_update', `environment:${env.id}`)).toHaveLength(2);
       expect((await auditEntries(t, env.id)).filter((e) => e.action === 'restart').map((e) => e.level)).toEqual(['info', 'success']);
       const listed = await api.get(`/operations?environmentId=${env.id}`);
       expect(listed.json<{ operations: OperationView[] }>().operations.map((o) => o.id)).toEqual([op.id]);
     } finally {
       spy.detach();
+    }
+  });
+
+  it('HTTP command headers are write-only: sealed at rest, shown by name, kept by a PUT, sent in clear; the echoed answer is redacted', async () => {
+    const secret = `webhook-${'z'.repeat(24)}`;
+    const received: string[] = [];
+    const echo = createServer((req, res) => {
+      received.push(req.headers.authorization ?? '');
+      res.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify({ seen: req.headers }));
+    });
+    await new Promise<void>((resolve) => echo.listen(0, '127.0.0.1', resolve));
+    const url = `http://127.0.0.1:${(echo.address() as AddressInfo).port}/hook`;
+    const spy = hubSpy(t, ['environments']);
+    try {
+      const restart = { enabled: true, url, method: 'POST', headers: { authorization: `Bearer ${secret}` } };
+      const env = await api.create(plainBody('secret-headers', { commands: { type: 'http', restart } }));
+      expect(env.commands?.restart.headers).toEqual({ authorization: { set: true } });
+      const got = await api.get(`/environments/${env.id}`, 'viewer');
+      expect(got.json<Environment>().commands?.restart.headers).toEqual({ authorization: { set: true } });
+      expect(got.body).not.toContain(secret);
+      expect(JSON.stringify(spy.messages)).not.toContain(secret);
+      expect(spy.messages.length).toBeGreaterThan(0);
+      expect(await dumpDatabase(t)).not.toContain(secret);
+
+      // A PUT that leaves the value out keeps it.
+      const kept = await api.put(`/environments/${env.id}`, { commands: { type: 'http', restart: { ...restart, headers: { authorization: { set: true }, 'x-extra': 'one' } } } });
+      expect(kept.statusCode, kept.body).toBe(200);
+      expect(kept.body).not.toContain(secret);
+      const op = await run(`/environments/${env.id}/restart`, {});
+      expect(op.status, op.error ?? '').toBe('succeeded');
+      expect(received.at(-1)).toBe(`Bearer ${secret}`);
+      expect(op.output).toContain('HTTP 200');
+      expect(op.output).not.toContain(secret);
+      expect(await dumpDatabase(t)).not.toContain(secret);
+
+      // Another origin must be given the value again; null removes a header.
+      const moved = await api.put(`/environments/${env.id}`, { commands: { type: 'http', restart: { enabled: true, url: 'http://127.0.0.2:9/hook' } } });
+      expect(moved.statusCode).toBe(400);
+      expect(moved.json<ErrorBody>().error.details?.fields?.map((f) => f.field)).toContain('commands.restart.headers.authorization');
+      const removed = await api.put(`/environments/${env.id}`, { commands: { type: 'http', restart: { ...restart, headers: { authorization: null } } } });
+      expect(removed.json<Environment>().commands?.restart.headers).toEqual({ 'x-extra': { set: true } });
+    } finally {
+      spy.detach();
+      echo.closeAllConnections();
+      await new Promise<void>((resolve) => echo.close(() => resolve()));
     }
   });
 
@@ -219,7 +276,7 @@ describe.each(testDatabases)('environment operations on $name', (database) => {
           return seen.length === 2 ? seen : undefined;
         }, 'the final operation_update');
         expect(updates.map((u) => u.status)).toEqual(['in_progress', 'succeeded']);
-        expect(updates.at(-1)?.output).toBe('done\n');
+        expect(updates.at(-1)).not.toHaveProperty('output');
       } finally {
         spy.detach();
       }

@@ -98,9 +98,9 @@ export function apiClient(t: TestApp) {
     },
     environment: async (id: string) => (await call('viewer', 'GET', `/environments/${id}`)).json<Environment>(),
     /** Waits (bounded) for an operation to finish and returns it. */
-    async operation(id: string, ms = 20_000): Promise<OperationView> {
+    async operation(id: string, ms = 20_000, role: 'viewer' | 'operator' = 'operator'): Promise<OperationView> {
       return until(async () => {
-        const op = (await call('viewer', 'GET', `/operations/${id}`)).json<OperationView>();
+        const op = (await call(role, 'GET', `/operations/${id}`)).json<OperationView>();
         return op.status === 'in_progress' ? undefined : op;
       }, `operation ${id} to finish`, ms);
     },

@@ -34,7 +34,7 @@ export function parseHostPort(text: string): { host: string; port: number } | un
   return port >= 1 && port <= 65535 && isValidHost(host) ? { host, port } : undefined;
 }
 
-export function healthCheckIssues(check: HealthCheckConfig, kind: 'local' | 'ssh'): FieldIssue[] {
+export function healthCheckIssues(check: HealthCheckConfig<unknown>, kind: 'local' | 'ssh'): FieldIssue[] {
   const issues: FieldIssue[] = [];
   const field = (name: string, message: string) => issues.push({ field: `healthCheck.${name}`, message });
   if (check.timeout > check.interval) field('timeout', 'must not be longer than the interval');

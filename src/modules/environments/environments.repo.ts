@@ -3,10 +3,11 @@ import type { Db, Executor } from '../../db/database.js';
 import { likeContains, toCount } from '../../db/errors.js';
 import type { EnvironmentsTable } from '../../db/types.js';
 import type { SystemInfo } from './system-info.fns.js';
-import type { Environment, HealthCheckConfig, HealthState, HealthStatus, HostKey, Runtime, StoredCredentials } from './environments.types.js';
+import type { SecretConfig } from './config-secrets.js';
+import type { Environment, HealthCheckConfig, HealthState, HealthStatus, HostKey, Runtime, StoredCredentials, StoredHeaders } from './environments.types.js';
 
-/** An environment as stored: credentials still sealed. The service turns it into the public shape. */
-export interface EnvironmentRecord extends Omit<Environment, 'credentials'> {
+/** An environment as stored: credentials and header values still sealed. The service turns it into the public shape. */
+export interface EnvironmentRecord extends Omit<Environment, 'credentials' | keyof SecretConfig>, SecretConfig {
   credentials: StoredCredentials | null;
 }
 
@@ -31,7 +32,7 @@ function toRecord(row: EnvironmentsTable): EnvironmentRecord {
     target: row.host === null ? null : { host: row.host, port: row.port ?? 22, ...(row.domain !== null && { domain: row.domain }) },
     credentials: parse<StoredCredentials>(row.credentials),
     hostKey: parse<HostKey>(row.host_key),
-    healthCheck: JSON.parse(row.health_check) as HealthCheckConfig,
+    healthCheck: JSON.parse(row.health_check) as HealthCheckConfig<StoredHeaders>,
     status: JSON.parse(row.status) as HealthStatus,
     systemInfo: parse<SystemInfo>(row.system_info),
     timestamps: { createdAt: row.created_at, updatedAt: row.updated_at },
@@ -142,6 +143,15 @@ export function createEnvironmentsRepo(db: Db) {
 
     async setCredentials(id: string, credentials: StoredCredentials | null, ex: Executor = db): Promise<void> {
       await ex.updateTable('environments').set({ credentials: json(credentials) }).where('id', '=', id).execute();
+    },
+
+    /** Stores re-sealed secrets of the configuration, nothing else. */
+    async setSecretConfig(id: string, config: SecretConfig, ex: Executor = db): Promise<void> {
+      await ex
+        .updateTable('environments')
+        .set({ health_check: JSON.stringify(config.healthCheck), commands: json(config.commands), upgrade_config: json(config.upgradeConfig) })
+        .where('id', '=', id)
+        .execute();
     },
 
     async delete(id: string, ex: Executor = db): Promise<boolean> {

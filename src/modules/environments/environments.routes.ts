@@ -6,7 +6,9 @@ import { IdParams, PageQuery, pagination, responses } from '../../http/schemas.j
 import { AuditEntrySchema } from '../audit/audit.schemas.js';
 import type { AuditService } from '../audit/audit.service.js';
 import { AUDIT_LEVELS, AUDIT_TYPES } from '../audit/audit.types.js';
-import type { OperationsService } from '../operations/operations.service.js';
+import { roleAllows } from '../../lib/roles.js';
+import { viewerOperation, type OperationsService } from '../operations/operations.service.js';
+import type { Operation } from '../operations/operations.repo.js';
 import {
   AcceptHostKeyBody,
   CreateEnvironmentBody,
@@ -25,6 +27,9 @@ import type { EnvironmentsService } from './environments.service.js';
 import { SystemInfoSchema, type SystemInfo } from './system-info.fns.js';
 
 const tags = ['environments'];
+
+/** An operation's output (command output, HTTP answers) is for operators and admins. */
+const operationFor = (request: FastifyRequest, op: Operation) => (request.principal && roleAllows(request.principal.role, 'operator') ? op : viewerOperation(op));
 
 /** `curl -X POST .../restart` sends no body: that means "no options", not a malformed request. */
 const emptyBodyIsNoOptions = async (request: FastifyRequest) => {
@@ -164,12 +169,12 @@ export const environmentsRoutes: FastifyPluginAsyncTypebox<EnvironmentRoutesOpti
         response: responses({ 200: Type.Object({ operations: Type.Array(OperationSchema) }) }),
       },
     },
-    async (request) => ({ operations: await operations.list(request.query.environmentId, request.query.limit ?? 50) }),
+    async (request) => ({ operations: (await operations.list(request.query.environmentId, request.query.limit ?? 50)).map((op) => operationFor(request, op)) }),
   );
 
   app.get(
     '/operations/:id',
     { config: { auth: 'viewer' }, schema: { tags, summary: 'An operation: progress, output, result', params: IdParams, response: responses({ 200: OperationSchema }) } },
-    async (request) => operations.get(request.params.id),
+    async (request) => operationFor(request, await operations.get(request.params.id)),
   );
 };

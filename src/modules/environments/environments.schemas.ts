@@ -5,9 +5,16 @@ import { CHECK_TYPES, HEALTH_STATES, HTTP_METHODS } from './environments.types.j
 
 const Nullable = <T extends TSchema>(schema: T) => Type.Union([schema, Type.Null()]);
 const NoControl = '^[^\\u0000-\\u001f\\u007f]*$';
-const Headers = Type.Record(Type.String({ maxLength: 100, pattern: "^[A-Za-z0-9!#$%&'*+.^_`|~-]+$" }), Type.String({ maxLength: 4000, pattern: NoControl }), {
-  description: 'HTTP headers',
-});
+const HeaderName = Type.String({ maxLength: 100, pattern: "^[A-Za-z0-9!#$%&'*+.^_`|~-]+$" });
+const KeepStored = Type.Object({ set: Type.Optional(Type.Literal(true)) }, { additionalProperties: false, description: 'keep the stored value' });
+const Headers = Type.Union(
+  [Type.Record(HeaderName, Type.Union([Type.String({ maxLength: 4000, pattern: NoControl }), Type.Null(), KeepStored]), { maxProperties: 50 }), Type.Null()],
+  {
+    description:
+      'HTTP headers. Values are secret: sealed at rest and never returned (responses show `{ "set": true }`). A value sets a header, null removes it, `{}` or `{ "set": true }` or leaving the name out keeps the stored value; `headers: null` removes all. Values are kept only while the URL keeps its origin.',
+  },
+);
+const PublicHeaders = Type.Record(Type.String(), Type.Object({ set: Type.Literal(true) }), { description: 'header names; values are write-only' });
 const HttpUrl = Type.String({ maxLength: 2000, pattern: '^https?://[^\\s]+$', description: 'http(s) URL' });
 const Method = Type.Enum([...HTTP_METHODS]);
 export const Fingerprint = Type.String({ pattern: '^SHA256:[A-Za-z0-9+/]{43}$', description: 'OpenSSH SHA256 fingerprint, as `ssh-keygen -l` prints it' });
@@ -62,22 +69,37 @@ const CommandDetailsBody = Type.Object(
     url: Type.Optional(HttpUrl),
     method: Type.Optional(Method),
     headers: Type.Optional(Headers),
-    body: Type.Optional(Type.Record(Type.String({ maxLength: 200 }), Type.Unknown())),
+    body: Type.Optional(Nullable(FreeObject({ keys: Type.String({ maxLength: 200 }), description: 'JSON body; left out keeps the stored one, null removes it' }))),
+    bodySecret: Type.Optional(Type.Boolean({ description: 'seal the body at rest and never return it' })),
   },
   { additionalProperties: false },
 );
 
+/** What responses show of a command: header names only, no secret body. */
+const CommandDetailsPublic = Type.Object({
+  enabled: Type.Boolean(),
+  command: Type.Optional(Type.String()),
+  url: Type.Optional(Type.String()),
+  method: Type.Optional(Method),
+  headers: Type.Optional(PublicHeaders),
+  body: Type.Optional(Type.Record(Type.String(), Type.Unknown(), { description: 'absent when bodySecret' })),
+  bodySecret: Type.Optional(Type.Boolean()),
+});
+
 export const CommandsBody = Type.Object({ type: Type.Enum(['ssh', 'http']), restart: CommandDetailsBody }, { additionalProperties: false });
 
+const UpgradeSourceFields = {
+  type: Type.Enum(['ssh', 'http']),
+  versionListURL: Type.Optional(HttpUrl),
+  versionPath: Type.Optional(Type.String({ maxLength: 200, pattern: '^[A-Za-z0-9_$.\\[\\]*-]*$', description: 'where the list is in the JSON: versions, data.releases[*].tag' })),
+};
+
 export const UpgradeConfigBody = Type.Object(
-  {
-    ...CommandDetailsBody.properties,
-    type: Type.Enum(['ssh', 'http']),
-    versionListURL: Type.Optional(HttpUrl),
-    versionPath: Type.Optional(Type.String({ maxLength: 200, pattern: '^[A-Za-z0-9_$.\\[\\]*-]*$', description: 'where the list is in the JSON: versions, data.releases[*].tag' })),
-  },
+  { ...CommandDetailsBody.properties, ...UpgradeSourceFields },
   { additionalProperties: false, description: 'command/url/body may contain {VERSION}, replaced by the validated, quoted version' },
 );
+const CommandsPublic = Type.Object({ type: Type.Enum(['ssh', 'http']), restart: CommandDetailsPublic });
+const UpgradeConfigPublic = Type.Object({ ...CommandDetailsPublic.properties, ...UpgradeSourceFields });
 
 export const RuntimeBody = Type.Object(
   {
@@ -160,12 +182,12 @@ export const EnvironmentSchema = Type.Object(
         mismatch: Nullable(Type.Object({ fingerprint: Type.String(), seenAt: Timestamp })),
       }),
     ),
-    healthCheck: HealthCheckBody,
+    healthCheck: Type.Object({ ...HealthCheckBody.properties, headers: Type.Optional(PublicHeaders) }),
     status: HealthStatusSchema,
     systemInfo: Nullable(SystemInfoSchema),
     timestamps: Type.Object({ createdAt: Timestamp, updatedAt: Timestamp }),
-    commands: Nullable(CommandsBody),
-    upgradeConfig: Nullable(UpgradeConfigBody),
+    commands: Nullable(CommandsPublic),
+    upgradeConfig: Nullable(UpgradeConfigPublic),
     runtime: Type.Object({ passivbotDir: Type.String(), pythonPath: Type.String(), kind: Type.Enum(['v7', 'cli']), workDir: Type.String() }),
     metadata: Type.Record(Type.String(), Type.Unknown()),
   },
@@ -198,7 +220,7 @@ export const OperationSchema = Type.Object(
     type: Type.Enum(['restart', 'upgrade', 'check_health', 'deploy']),
     status: Type.Enum(['in_progress', 'succeeded', 'failed']),
     params: Type.Record(Type.String(), Type.Unknown()),
-    output: Type.String(),
+    output: Type.Optional(Type.String({ description: 'operators and admins only: capped, credentials redacted' })),
     error: Nullable(Type.String()),
     requestedBy: Nullable(Type.String()),
     startedAt: Timestamp,

@@ -13,9 +13,20 @@ import type { HostKeyEvent, SshTarget } from '../ssh/ssh-pool.js';
 import { initialStatus } from '../health/health.fns.js';
 import type { SystemInfo } from './system-info.fns.js';
 import { commandIssues, healthCheckIssues, inspectPrivateKey, isValidHost, upgradeIssues } from './environments.fns.js';
+import { configSecrets, destinationOf, hasPlainSecrets, mapConfigSecrets, publicCommand, publicHealthCheck, type SecretConfig } from './config-secrets.js';
 import type { EnvironmentListFilter, EnvironmentRecord, EnvironmentsRepo } from './environments.repo.js';
 import type { CreateEnvironmentBody, UpdateEnvironmentBody } from './environments.schemas.js';
-import { LOCAL_ENVIRONMENT_ID, type Environment, type HealthCheckConfig, type HealthStatus, type Runtime, type StoredCredentials } from './environments.types.js';
+import {
+  LOCAL_ENVIRONMENT_ID,
+  type CommandConfig,
+  type CommandDetails,
+  type Environment,
+  type HealthCheckConfig,
+  type HealthStatus,
+  type Runtime,
+  type StoredCredentials,
+  type UpgradeConfig,
+} from './environments.types.js';
 
 export type CreateEnvironmentInput = Static<typeof CreateEnvironmentBody>;
 export type UpdateEnvironmentInput = Static<typeof UpdateEnvironmentBody>;
@@ -68,6 +79,9 @@ export function createEnvironmentsService(deps: EnvironmentsServiceDeps) {
     const c = record.credentials;
     return {
       ...record,
+      healthCheck: publicHealthCheck(record.healthCheck),
+      commands: record.commands && { ...record.commands, restart: publicCommand(record.commands.restart) },
+      upgradeConfig: record.upgradeConfig && publicCommand(record.upgradeConfig),
       runtime: record.kind === 'local' ? await localRuntime() : record.runtime,
       credentials: c && {
         type: c.type,
@@ -119,10 +133,42 @@ export function createEnvironmentsService(deps: EnvironmentsServiceDeps) {
     return next;
   }
 
-  function validate(record: EnvironmentRecord, issues: FieldIssue[]): void {
+  /**
+   * Merges the health check and commands of a request with the stored ones: header values and
+   * secret bodies are sealed, and kept when left out. Returns what to store and the commands
+   * in clear, to validate.
+   */
+  function buildSecretConfig(id: string, current: SecretConfig | null, input: Pick<UpdateEnvironmentInput, 'healthCheck' | 'commands' | 'upgradeConfig'>, issues: FieldIssue[]) {
+    const secrets = configSecrets(secretBox, id);
+    let healthCheck = current?.healthCheck ?? DEFAULT_SSH_CHECK;
+    if (input.healthCheck) {
+      const { headers, ...rest } = input.healthCheck;
+      const before = current?.healthCheck.type === 'http' ? current.healthCheck.endpoint : undefined;
+      const destination = rest.type === 'http' ? destinationOf(before, rest.endpoint) : 'none';
+      const merged = secrets.mergeHeaders('healthCheck', 'healthCheck.headers', current?.healthCheck.headers, headers, destination, issues);
+      healthCheck = { ...rest, ...(merged.stored && { headers: merged.stored }) };
+    }
+    let commands = current?.commands ?? null;
+    let plainCommands: CommandConfig | null = commands && { ...commands, restart: secrets.openCommand('commands.restart', commands.restart) };
+    if (input.commands !== undefined) {
+      const merged = input.commands && secrets.mergeCommand('commands.restart', 'commands.restart', current?.commands?.restart, input.commands.restart, issues);
+      commands = input.commands && merged && { type: input.commands.type, restart: merged.stored };
+      plainCommands = input.commands && merged && { type: input.commands.type, restart: merged.plain };
+    }
+    let upgradeConfig = current?.upgradeConfig ?? null;
+    let plainUpgrade: UpgradeConfig | null = upgradeConfig && secrets.openCommand('upgradeConfig', upgradeConfig);
+    if (input.upgradeConfig !== undefined) {
+      const merged = input.upgradeConfig && secrets.mergeCommand('upgradeConfig', 'upgradeConfig', current?.upgradeConfig ?? undefined, input.upgradeConfig, issues);
+      upgradeConfig = merged ? merged.stored : null;
+      plainUpgrade = merged ? merged.plain : null;
+    }
+    return { stored: { healthCheck, commands, upgradeConfig } satisfies SecretConfig, plain: { commands: plainCommands, upgradeConfig: plainUpgrade } };
+  }
+
+  function validate(record: EnvironmentRecord, plain: { commands: CommandConfig | null; upgradeConfig: UpgradeConfig | null }, issues: FieldIssue[]): void {
     if (record.target && !isValidHost(record.target.host)) issues.push({ field: 'target.host', message: 'must be a host name or IP address' });
     if (record.target?.domain && !isValidHost(record.target.domain)) issues.push({ field: 'target.domain', message: 'must be a host name' });
-    issues.push(...healthCheckIssues(record.healthCheck, record.kind), ...commandIssues(record.commands), ...upgradeIssues(record.upgradeConfig));
+    issues.push(...healthCheckIssues(record.healthCheck, record.kind), ...commandIssues(plain.commands), ...upgradeIssues(plain.upgradeConfig));
     if (JSON.stringify(record.metadata).length > 16_384) issues.push({ field: 'metadata', message: 'must be at most 16 KB of JSON' });
     if (issues.length) throw new ValidationError(issues.map((i) => `${i.field}: ${i.message}`).join('; '), issues);
   }
@@ -190,6 +236,7 @@ export function createEnvironmentsService(deps: EnvironmentsServiceDeps) {
       const id = newId();
       const issues: FieldIssue[] = [];
       const at = now();
+      const secrets = buildSecretConfig(id, null, input, issues);
       const record: EnvironmentRecord = {
         id,
         name: input.name,
@@ -199,16 +246,14 @@ export function createEnvironmentsService(deps: EnvironmentsServiceDeps) {
         target: { host: input.target.host, port: input.target.port ?? 22, ...(input.target.domain && { domain: input.target.domain }) },
         credentials: buildCredentials(id, null, input.credentials, issues),
         hostKey: { fingerprint: input.hostKey?.fingerprint ?? null, pinned: Boolean(input.hostKey), trustedAt: input.hostKey ? at : null, mismatch: null },
-        healthCheck: input.healthCheck ?? DEFAULT_SSH_CHECK,
         status: initialStatus(),
         systemInfo: null,
         timestamps: { createdAt: at, updatedAt: at },
-        commands: input.commands ?? null,
-        upgradeConfig: input.upgradeConfig ?? null,
+        ...secrets.stored,
         runtime: { ...DEFAULT_RUNTIME, ...input.runtime },
         metadata: input.metadata ?? {},
       };
-      validate(record, issues);
+      validate(record, secrets.plain, issues);
       await assertNameFree(record.name);
       await repo.insert(record).catch((error: unknown) => {
         if (isUniqueViolation(error)) throw new AlreadyExistsError('environment', 'name', record.name);
@@ -239,6 +284,7 @@ export function createEnvironmentsService(deps: EnvironmentsServiceDeps) {
       }
       const issues: FieldIssue[] = [];
       const target = input.target ? { host: input.target.host, port: input.target.port ?? 22, ...(input.target.domain && { domain: input.target.domain }) } : current.target;
+      const secrets = buildSecretConfig(id, current, input, issues);
       const record: EnvironmentRecord = {
         ...current,
         name: input.name ?? current.name,
@@ -246,9 +292,7 @@ export function createEnvironmentsService(deps: EnvironmentsServiceDeps) {
         environmentURL: input.environmentURL === undefined ? current.environmentURL : input.environmentURL,
         target,
         credentials: buildCredentials(id, current.credentials, input.credentials, issues),
-        healthCheck: input.healthCheck ?? current.healthCheck,
-        commands: input.commands === undefined ? current.commands : input.commands,
-        upgradeConfig: input.upgradeConfig === undefined ? current.upgradeConfig : input.upgradeConfig,
+        ...secrets.stored,
         runtime: { ...current.runtime, ...input.runtime },
         metadata: input.metadata ?? current.metadata,
         timestamps: { ...current.timestamps, updatedAt: now() },
@@ -257,7 +301,7 @@ export function createEnvironmentsService(deps: EnvironmentsServiceDeps) {
       if (current.target && target && (target.host !== current.target.host || target.port !== current.target.port)) {
         record.hostKey = { fingerprint: null, pinned: false, trustedAt: null, mismatch: null };
       }
-      validate(record, issues);
+      validate(record, secrets.plain, issues);
       if (record.name !== current.name) await assertNameFree(record.name, id);
       await repo.replace(record).catch((error: unknown) => {
         if (isUniqueViolation(error)) throw new AlreadyExistsError('environment', 'name', record.name);
@@ -315,6 +359,28 @@ export function createEnvironmentsService(deps: EnvironmentsServiceDeps) {
     },
 
     localRuntime,
+
+    /** A command as it is run, header values and a secret body in clear; opened only here. */
+    openCommand(record: EnvironmentRecord, which: 'restart' | 'upgrade'): CommandDetails | undefined {
+      const secrets = configSecrets(secretBox, record.id);
+      if (which === 'restart') return record.commands ? secrets.openCommand('commands.restart', record.commands.restart) : undefined;
+      return record.upgradeConfig ? secrets.openCommand('upgradeConfig', record.upgradeConfig) : undefined;
+    },
+
+    /** The health check as the probes use it, header values in clear. */
+    openHealthCheck: (record: EnvironmentRecord): HealthCheckConfig => configSecrets(secretBox, record.id).openHealthCheck(record.healthCheck),
+
+    /** Seals header values stored in clear by an older version; run at start. Returns how many environments changed. */
+    async sealPlainSecrets(): Promise<number> {
+      let count = 0;
+      for (const record of await repo.all()) {
+        if (!hasPlainSecrets(record)) continue;
+        const sealed = mapConfigSecrets(record.id, record, (value, aad) => (typeof value === 'string' ? { sealed: secretBox.seal(value, aad) } : value));
+        await repo.setSecretConfig(record.id, sealed);
+        count += 1;
+      }
+      return count;
+    },
 
     /** Called by the SSH pool: learns a first key, or records a changed one and refuses it. */
     async onHostKey(event: HostKeyEvent): Promise<void> {

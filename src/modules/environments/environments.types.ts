@@ -7,7 +7,21 @@ export type CheckType = (typeof CHECK_TYPES)[number];
 export const HTTP_METHODS = ['GET', 'HEAD', 'POST', 'PUT', 'PATCH', 'DELETE'] as const;
 export type HttpMethod = (typeof HTTP_METHODS)[number];
 
-export interface HealthCheckConfig {
+/** A secret as stored: sealed with the master key. */
+export interface SealedValue {
+  sealed: string;
+}
+/**
+ * Header values as stored: sealed. A plain string is a value written before headers were
+ * sealed; the server seals those at start (and `secrets rotate-key` does too).
+ */
+export type StoredHeaders = Record<string, SealedValue | string>;
+/** Header values as the API shows them: names only. */
+export type PublicHeaders = Record<string, { set: true }>;
+export type PlainHeaders = Record<string, string>;
+
+/** `H`: how header values are held (plain when used, sealed when stored, names only when shown). */
+export interface HealthCheckConfig<H = PlainHeaders> {
   enabled: boolean;
   type: CheckType;
   /** http: the URL; tcp: `host:port` (default: the target host and SSH port). */
@@ -20,7 +34,7 @@ export interface HealthCheckConfig {
   /** Failures in a row tolerated (status `pending`) before `unhealthy`. */
   retries: number;
   validation?: { type: 'statusCode' | 'jsonRegex' | 'bodyRegex'; value: string } | undefined;
-  headers?: Record<string, string> | undefined;
+  headers?: H | undefined;
   /** ssh: the probe command run on the host; exit 0 is healthy. */
   command?: string | undefined;
   /** Seconds above which a successful check counts as `degraded`. */
@@ -72,21 +86,37 @@ export interface HostKey {
   mismatch: { fingerprint: string; seenAt: string } | null;
 }
 
+/** A command as it is run: every value in clear. */
 export interface CommandDetails {
   enabled: boolean;
   command?: string | undefined;
   url?: string | undefined;
   method?: HttpMethod | undefined;
-  headers?: Record<string, string> | undefined;
+  headers?: PlainHeaders | undefined;
   body?: Record<string, unknown> | undefined;
 }
 
-export interface CommandConfig {
-  type: 'ssh' | 'http';
-  restart: CommandDetails;
+/** As stored: header values sealed; a body marked secret sealed whole (as JSON) in `sealedBody`. */
+export interface StoredCommandDetails extends Omit<CommandDetails, 'headers'> {
+  headers?: StoredHeaders | undefined;
+  bodySecret?: boolean | undefined;
+  sealedBody?: SealedValue | undefined;
 }
 
-export interface UpgradeConfig extends CommandDetails {
+/** As shown: header names only; a secret body is not shown (`bodySecret: true`). */
+export interface PublicCommandDetails extends Omit<CommandDetails, 'headers'> {
+  headers?: PublicHeaders | undefined;
+  bodySecret?: boolean | undefined;
+}
+
+export interface CommandConfig<D = CommandDetails> {
+  type: 'ssh' | 'http';
+  restart: D;
+}
+
+export type UpgradeConfig<D = CommandDetails> = D & UpgradeSource;
+
+export interface UpgradeSource {
   type: 'ssh' | 'http';
   /** Where the list of versions is published (JSON). */
   versionListURL?: string | undefined;
@@ -117,12 +147,12 @@ export interface Environment {
   target: Target | null;
   credentials: PublicCredentials | null;
   hostKey: HostKey | null;
-  healthCheck: HealthCheckConfig;
+  healthCheck: HealthCheckConfig<PublicHeaders>;
   status: HealthStatus;
   systemInfo: SystemInfo | null;
   timestamps: { createdAt: string; updatedAt: string };
-  commands: CommandConfig | null;
-  upgradeConfig: UpgradeConfig | null;
+  commands: CommandConfig<PublicCommandDetails> | null;
+  upgradeConfig: UpgradeConfig<PublicCommandDetails> | null;
   runtime: Runtime;
   metadata: Record<string, unknown>;
 }

@@ -13,9 +13,9 @@ import { describeNetError, fetchOnce } from '../health/probes.js';
 import type { HostRunner } from '../hosts/host-runner.js';
 import type { Publisher } from '../hub/hub.js';
 import { topics } from '../hub/topics.js';
+import { createOutputLog, redactSecrets } from './operations.fns.js';
 import type { Operation, OperationsRepo, OperationType } from './operations.repo.js';
 
-const MAX_OUTPUT = 64 * 1024;
 const VERSION_PATTERN = /^[A-Za-z0-9][A-Za-z0-9._+-]{0,63}$/;
 
 /** A file deploy writes on a host; later features (bots) add their own providers. */
@@ -28,7 +28,11 @@ export type DeployFileProvider = (record: EnvironmentRecord) => Promise<DeployFi
 
 export interface OperationsServiceDeps {
   repo: OperationsRepo;
-  environments: { getRecord(id: string): Promise<EnvironmentRecord>; setSystemInfo(id: string, info: SystemInfo): Promise<void> };
+  environments: {
+    getRecord(id: string): Promise<EnvironmentRecord>;
+    setSystemInfo(id: string, info: SystemInfo): Promise<void>;
+    openCommand(record: EnvironmentRecord, which: 'restart' | 'upgrade'): CommandDetails | undefined;
+  };
   runnerFor(record: EnvironmentRecord): Promise<HostRunner>;
   checkNow(id: string): Promise<HealthStatus>;
   collectSystemInfo(record: EnvironmentRecord, runner: HostRunner): Promise<SystemInfo>;
@@ -40,7 +44,11 @@ export interface OperationsServiceDeps {
   serverVersion: string;
 }
 
-const trim = (text: string) => (text.length > MAX_OUTPUT ? `…${text.slice(-MAX_OUTPUT)}` : text);
+/** What viewers see of an operation: status and timings, never its output. */
+export function viewerOperation(op: Operation): Omit<Operation, 'output'> {
+  const { output: _output, ...rest } = op;
+  return rest;
+}
 
 /**
  * Restart, upgrade, check-now and deploy run in the background: the caller gets the operation
@@ -55,7 +63,8 @@ export function createOperationsService(deps: OperationsServiceDeps) {
   const now = () => clock.now().toISOString();
 
   async function publish(op: Operation): Promise<void> {
-    const fresh = (await repo.findById(op.id)) ?? op;
+    // Any role may subscribe to these topics: output is read with GET /operations/:id (operator).
+    const fresh = viewerOperation((await repo.findById(op.id)) ?? op);
     for (const topic of [topics.operations, topics.operation(op.id), topics.environment(op.environmentId)]) publisher.publish(topic, 'operation_update', fresh);
   }
 
@@ -68,18 +77,16 @@ export function createOperationsService(deps: OperationsServiceDeps) {
     await publish(op);
 
     const run = async () => {
-      let output = '';
-      const log = (line: string) => {
-        output = trim(`${output}${line.endsWith('\n') ? line : `${line}\n`}`);
-      };
+      const collected = createOutputLog();
+      const log = (line: string) => collected.append(line);
       try {
         const summary = await work(log);
         if (summary) log(summary);
-        await repo.update(op.id, { status: 'succeeded', output, finishedAt: now() });
+        await repo.update(op.id, { status: 'succeeded', output: collected.text(), finishedAt: now() });
         await audit.record({ type: 'action', level: 'success', action: type, message: `${type.replace('_', ' ')} of ${record.name} succeeded`, environmentId: record.id, environmentName: record.name, details: { operationId: op.id }, actor });
       } catch (error) {
-        const reason = (error as Error).message || 'failed';
-        await repo.update(op.id, { status: 'failed', output, error: reason, finishedAt: now() });
+        const reason = redactSecrets((error as Error).message || 'failed');
+        await repo.update(op.id, { status: 'failed', output: collected.text(), error: reason, finishedAt: now() });
         await audit.record({ type: 'action', level: 'error', action: type, message: `${type.replace('_', ' ')} of ${record.name} failed: ${reason}`, environmentId: record.id, environmentName: record.name, details: { operationId: op.id }, actor });
       }
       await publish(op);
@@ -104,7 +111,7 @@ export function createOperationsService(deps: OperationsServiceDeps) {
     try {
       const res = await fetchOnce(url, details.method ?? 'POST', headers, deps.guard, AbortSignal.timeout(deps.commandTimeoutMs), body);
       log(`HTTP ${res.status}`);
-      if (res.body) log(res.body.slice(0, 4000));
+      if (res.body) log(res.body.slice(0, 4096));
       if (res.status < 200 || res.status >= 300) throw new Error(`HTTP ${res.status} from ${url.host}`);
     } catch (error) {
       if ((error as Error).message.startsWith('HTTP ')) throw error;
@@ -154,7 +161,7 @@ export function createOperationsService(deps: OperationsServiceDeps) {
       if (!commands?.restart.enabled) throw new ConflictError(`restart is not configured for ${record.name} (commands.restart)`);
       return start(record, 'restart', { force, via: commands.type }, actor, force, async (log) => {
         if (commands.type === 'ssh') await runScript(record, commands.restart.command ?? '', log, deps.commandTimeoutMs);
-        else await httpCall(commands.restart, log);
+        else await httpCall(deps.environments.openCommand(record, 'restart') ?? { enabled: false }, log);
       });
     },
 
@@ -177,7 +184,7 @@ export function createOperationsService(deps: OperationsServiceDeps) {
           // The version is validated and quoted: the one value put into an admin's script.
           await runScript(record, (upgrade.command ?? '').replaceAll('{VERSION}', shellQuote(version)), log, Math.max(deps.commandTimeoutMs, 600_000));
         } else {
-          await httpCall(upgrade, log, version);
+          await httpCall(deps.environments.openCommand(record, 'upgrade') ?? { enabled: false }, log, version);
         }
       });
     },
