@@ -24,7 +24,13 @@ async function seed(dataDir: string, database: DatabaseHandle) {
   const built = await buildApp({ config, database, secrets: loadServerSecrets(config), logger: false });
   await built.services.settings.update({ market: { coinmarketcapApiKey: 'cmc-secret-123' } }, SYSTEM_ACTOR);
   const env = await built.services.environments.create(
-    { name: 'vps-1', target: { host: '127.0.0.1', port: 22 }, credentials: { type: 'key', username: 'trader', privateKey, passphrase: 'phrase one' } },
+    {
+      name: 'vps-1',
+      target: { host: '127.0.0.1', port: 22 },
+      credentials: { type: 'key', username: 'trader', privateKey, passphrase: 'phrase one' },
+      healthCheck: { enabled: false, type: 'http', endpoint: 'https://vps-1.example.com/health', interval: 60, timeout: 5, retries: 1, headers: { 'x-health-key': 'health-secret-1' } },
+      commands: { type: 'http', restart: { enabled: true, url: 'https://hooks.example.com/restart', headers: { authorization: 'Bearer hook-secret-1' }, body: { pin: 'body-secret-1' }, bodySecret: true } },
+    },
     SYSTEM_ACTOR,
   );
   await built.services.accounts.create({ name: 'okx_01', exchange: 'okx', ...ACCOUNT_SECRETS }, SYSTEM_ACTOR);
@@ -39,6 +45,15 @@ async function readBack(dataDir: string, database: DatabaseHandle, environmentId
   const target = built.services.environments.sshTarget(await built.services.environments.getRecord(environmentId));
   const account = (await built.services.accounts.apiKeysFor(['okx_01'])).okx_01;
   return { setting, privateKey: target.privateKey, passphrase: target.passphrase, account };
+}
+
+/** The header values and secret body of the seeded environment, opened by a freshly built app. */
+async function readBackConfig(dataDir: string, database: DatabaseHandle, environmentId: string) {
+  const config = loadConfig({ env: {}, cwd: dataDir, overrides: { dataDir, log: { level: 'silent' } } });
+  const built = await buildApp({ config, database, secrets: loadServerSecrets(config), logger: false });
+  const record = await built.services.environments.getRecord(environmentId);
+  const restart = built.services.environments.openCommand(record, 'restart');
+  return { health: built.services.environments.openHealthCheck(record).headers, restart: restart?.headers, body: restart?.body };
 }
 
 describe('master key rotation', () => {
@@ -61,7 +76,7 @@ describe('master key rotation', () => {
 
     const secrets = loadServerSecrets(config);
     const result = await rotateMasterKey({ db: database.db, dataDir, current: secrets.masterKey, previous: [], keyFromConfig: false });
-    expect(result).toMatchObject({ settings: 1, environments: 1, accounts: 1 });
+    expect(result).toMatchObject({ settings: 1, environments: 1, environmentConfigs: 1, accounts: 1 });
     const newKey = readFileSync(join(dataDir, 'master.key'), 'utf8').trim();
     expect(newKey).not.toBe(oldKey);
     expect(existsSync(join(dataDir, 'master.key.new'))).toBe(false);
@@ -73,8 +88,13 @@ describe('master key rotation', () => {
     expect(account.credentials).not.toMatch(/okx-/);
 
     await expect(readBack(dataDir, database, environmentId)).resolves.toEqual({ setting: 'cmc-secret-123', privateKey, passphrase: 'phrase one', account: ACCOUNT_ENTRY });
+    const stored = await database.db.selectFrom('environments').select(['health_check', 'commands']).where('id', '=', environmentId).executeTakeFirstOrThrow();
+    expect(JSON.stringify(stored)).not.toMatch(/health-secret|hook-secret|body-secret/);
+    expect(JSON.stringify(stored).split(`v1.${result.keyId}.`)).toHaveLength(4);
+    await expect(readBackConfig(dataDir, database, environmentId)).resolves.toEqual({ health: { 'x-health-key': 'health-secret-1' }, restart: { authorization: 'Bearer hook-secret-1' }, body: { pin: 'body-secret-1' } });
     writeFileSync(join(dataDir, 'master.key'), `${oldKey}\n`);
     await expect(readBack(dataDir, database, environmentId)).rejects.toThrow(/sealed with key/);
+    await expect(readBackConfig(dataDir, database, environmentId)).rejects.toThrow(/sealed with key/);
   });
 
   it('a rotation interrupted after the commit still opens everything, and running it again finishes it', async () => {

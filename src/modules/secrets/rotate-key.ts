@@ -5,6 +5,7 @@ import type { Db } from '../../db/database.js';
 import { createSecretBox, type SecretBox } from '../../lib/secret-box.js';
 import { MASTER_KEY_FILE, NEXT_MASTER_KEY_FILE } from '../../lib/secret-files.js';
 import { credentialsAad } from '../accounts/accounts.fns.js';
+import { mapConfigSecrets, type SecretConfig } from '../environments/config-secrets.js';
 import type { StoredCredentials } from '../environments/environments.types.js';
 
 const SEALED_FIELDS = ['privateKey', 'passphrase', 'password'] as const;
@@ -13,6 +14,8 @@ export interface RotationResult {
   keyId: string;
   settings: number;
   environments: number;
+  /** Environments whose header values or secret command bodies were re-encrypted. */
+  environmentConfigs: number;
   /** Exchange accounts whose credentials were re-encrypted. */
   accounts: number;
   /** The new key, when the old one came from the configuration and the operator must replace it. */
@@ -45,6 +48,7 @@ export async function rotateMasterKey(input: {
   let settingsCount = 0;
   let environmentsCount = 0;
   let accountsCount = 0;
+  let configCount = 0;
   await input.db.transaction().execute(async (trx) => {
     for (const row of await trx.selectFrom('settings').select(['key', 'value']).execute()) {
       const parsed = JSON.parse(row.value) as unknown;
@@ -62,13 +66,33 @@ export async function rotateMasterKey(input: {
       await trx.updateTable('environments').set({ credentials: JSON.stringify(credentials) }).where('id', '=', row.id).execute();
       environmentsCount += 1;
     }
+    // Header values of health checks and HTTP commands, and secret bodies; plain values left by an older version are sealed too.
+    for (const row of await trx.selectFrom('environments').select(['id', 'health_check', 'commands', 'upgrade_config']).execute()) {
+      const config: SecretConfig = {
+        healthCheck: JSON.parse(row.health_check) as SecretConfig['healthCheck'],
+        commands: row.commands === null ? null : (JSON.parse(row.commands) as SecretConfig['commands']),
+        upgradeConfig: row.upgrade_config === null ? null : (JSON.parse(row.upgrade_config) as SecretConfig['upgradeConfig']),
+      };
+      let touched = false;
+      const next = mapConfigSecrets(row.id, config, (value, aad) => {
+        touched = true;
+        return { sealed: to.seal(typeof value === 'string' ? value : from.open(value.sealed, aad), aad) };
+      });
+      if (!touched) continue;
+      await trx
+        .updateTable('environments')
+        .set({ health_check: JSON.stringify(next.healthCheck), commands: next.commands && JSON.stringify(next.commands), upgrade_config: next.upgradeConfig && JSON.stringify(next.upgradeConfig) })
+        .where('id', '=', row.id)
+        .execute();
+      configCount += 1;
+    }
     for (const row of await trx.selectFrom('exchange_accounts').select(['id', 'credentials']).execute()) {
       const credentials = reseal(from, row.credentials, credentialsAad(row.id));
       await trx.updateTable('exchange_accounts').set({ credentials }).where('id', '=', row.id).execute();
       accountsCount += 1;
     }
   });
-  const counts = { settings: settingsCount, environments: environmentsCount, accounts: accountsCount };
+  const counts = { settings: settingsCount, environments: environmentsCount, environmentConfigs: configCount, accounts: accountsCount };
 
   if (input.keyFromConfig) return { keyId: to.keyId, ...counts, newKeyHex: newKey.toString('hex') };
   renameSync(pendingPath, join(input.dataDir, MASTER_KEY_FILE));
