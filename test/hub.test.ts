@@ -656,23 +656,6 @@ describe.each(testDatabases)('real-time hub on $name', (database) => {
     });
   });
 
-  describe('server-sent events', () => {
-    it('streams published messages of the requested topics as data events', async () => {
-      await start();
-      const stream = await openSse(`/api/v1/events?topics=audit,dashboard&token=${encodeURIComponent(t.tokens.viewer)}`);
-      expect(stream.res.statusCode).toBe(200);
-      expect(stream.res.headers['content-type']).toMatch(/^text\/event-stream/);
-      expect(stream.res.headers['cache-control']).toContain('no-cache');
-      await until(() => t.hub.size === 1, 'the stream to attach');
-
-      t.hub.publish('jobs', 'not_requested', {});
-      t.hub.publish('dashboard', 'metrics', { bots: 2 });
-      const res = await t.app.inject({ method: 'POST', url: '/api/v1/users', headers: t.auth('admin'), payload: { username: 'dave', password: 'a long enough secret', role: 'viewer' } });
-      expect(res.statusCode).toBe(201);
-      const entry = await stream.waitForMessage((m) => m.type === 'audit_entry', 'the audit entry');
-      expect(entry).toMatchObject({ topic: 'audit', payload: { action: 'user_create' } });
-      expect(stream.messages.map((m) => m.type)).toEqual(['metrics', 'audit_entry']);
-      expect(stream.messages[0]).toEqual({ type: 'metrics', topic: 'dashboard', payload: { bots: 2 }, ts: expect.any(String) });
   describe('connections per credential', () => {
     const capped = { overrides: { hub: { maxConnectionsPerCredential: 2 } } };
 
@@ -709,6 +692,23 @@ describe.each(testDatabases)('real-time hub on $name', (database) => {
     });
   });
 
+  describe('server-sent events', () => {
+    it('streams published messages of the requested topics as data events', async () => {
+      await start();
+      const stream = await openSse(`/api/v1/events?topics=audit,dashboard&token=${encodeURIComponent(t.tokens.viewer)}`);
+      expect(stream.res.statusCode).toBe(200);
+      expect(stream.res.headers['content-type']).toMatch(/^text\/event-stream/);
+      expect(stream.res.headers['cache-control']).toContain('no-cache');
+      await until(() => t.hub.size === 1, 'the stream to attach');
+
+      t.hub.publish('jobs', 'not_requested', {});
+      t.hub.publish('dashboard', 'metrics', { bots: 2 });
+      const res = await t.app.inject({ method: 'POST', url: '/api/v1/users', headers: t.auth('admin'), payload: { username: 'dave', password: 'a long enough secret', role: 'viewer' } });
+      expect(res.statusCode).toBe(201);
+      const entry = await stream.waitForMessage((m) => m.type === 'audit_entry', 'the audit entry');
+      expect(entry).toMatchObject({ topic: 'audit', payload: { action: 'user_create' } });
+      expect(stream.messages.map((m) => m.type)).toEqual(['metrics', 'audit_entry']);
+      expect(stream.messages[0]).toEqual({ type: 'metrics', topic: 'dashboard', payload: { bots: 2 }, ts: expect.any(String) });
 
       t.hub.tick();
       await until(() => stream.comments.includes('ping'), 'a heartbeat comment');

@@ -54,16 +54,16 @@ export interface HubOptions {
   maxBufferedBytes: number;
   /** A client that misses more messages than this in a row is closed with 1013. */
   maxLaggedMessages: number;
+  /** Connections (WebSocket and SSE together) one session or API token may hold at once; no limit when absent. */
+  maxConnectionsPerCredential?: number;
 }
+
+const credentialKey = (principal: Principal) => `${principal.kind}:${principal.credentialId}`;
 
 export class HubClient {
   readonly topics = new Set<string>();
-  /** Connections (WebSocket and SSE together) one session or API token may hold at once; no limit when absent. */
-  maxConnectionsPerCredential?: number;
   skipped = 0;
   closed = false;
-const credentialKey = (principal: Principal) => `${principal.kind}:${principal.credentialId}`;
-
   /**
    * Per-client view of published messages (a log stream filtered by text or level): returns
    * the payload to send, or undefined to send nothing. Clients without one share one
@@ -88,20 +88,16 @@ const credentialKey = (principal: Principal) => `${principal.kind}:${principal.c
 export class Hub implements Publisher {
   private readonly byTopic = new Map<string, Set<HubClient>>();
   private readonly clients = new Set<HubClient>();
+  /** Open connections by credential (credentialKey), for maxConnectionsPerCredential. */
+  private readonly perCredential = new Map<string, number>();
   private nextId = 1;
 
   constructor(private readonly options: HubOptions) {}
 
-  /** Open connections by credential (credentialKey), for maxConnectionsPerCredential. */
-  private readonly perCredential = new Map<string, number>();
   get size(): number {
     return this.clients.size;
   }
 
-  attach(principal: Principal, transport: Transport): HubClient {
-    const client = new HubClient(this.nextId++, principal, transport);
-    this.clients.add(client);
-    if (principal.expiresAt) {
   /** The refusal of one more connection with this credential (a reason to show), or undefined while it stays within the limit. */
   refusal(principal: Principal): string | undefined {
     const limit = this.options.maxConnectionsPerCredential;
@@ -110,11 +106,15 @@ export class Hub implements Publisher {
   }
 
   /** Callers ask refusal() first: the transport decides how a refused peer is told. */
+  attach(principal: Principal, transport: Transport): HubClient {
+    const client = new HubClient(this.nextId++, principal, transport);
+    this.clients.add(client);
+    const key = credentialKey(principal);
+    this.perCredential.set(key, (this.perCredential.get(key) ?? 0) + 1);
+    if (principal.expiresAt) {
       const ms = Date.parse(principal.expiresAt) - this.options.clock.now().getTime();
       // setTimeout holds at most ~24.8 days; a longer expiry is re-checked by the heartbeat.
       if (ms < 2 ** 31 - 1) {
-    const key = credentialKey(principal);
-    this.perCredential.set(key, (this.perCredential.get(key) ?? 0) + 1);
         client.expiryTimer = setTimeout(() => this.close(client, CLOSE.credentialRevoked, 'token expired'), Math.max(0, ms));
         client.expiryTimer.unref();
       }
@@ -125,14 +125,14 @@ export class Hub implements Publisher {
   detach(client: HubClient): void {
     if (!this.clients.delete(client)) return;
     client.closed = true;
-    clearTimeout(client.expiryTimer);
-    for (const topic of client.topics) this.removeFromTopic(client, topic);
-    client.topics.clear();
-  }
     const key = credentialKey(client.principal);
     const open = (this.perCredential.get(key) ?? 1) - 1;
     if (open > 0) this.perCredential.set(key, open);
     else this.perCredential.delete(key);
+    clearTimeout(client.expiryTimer);
+    for (const topic of client.topics) this.removeFromTopic(client, topic);
+    client.topics.clear();
+  }
 
   /** Returns the topics that were refused, with why. */
   subscribe(client: HubClient, requested: readonly string[]): { accepted: string[]; rejected: { topic: string; reason: string }[] } {
