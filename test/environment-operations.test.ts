@@ -178,6 +178,20 @@ describe.each(testDatabases)('environment operations on $name', (database) => {
     }
   });
 
+  it('header values stored in clear by an older version are sealed at start and still sent', async () => {
+    const env = await api.create(plainBody('legacy-headers', restartVia(`${targets.base}/ok`)));
+    const legacy = { type: 'http', restart: { enabled: true, url: `${targets.base}/ok`, method: 'POST', headers: { authorization: 'Bearer legacy-plain-token' } } };
+    const healthCheck = { ...NO_CHECK, headers: { 'x-key': 'legacy-health-key' } };
+    await t.database.db.updateTable('environments').set({ commands: JSON.stringify(legacy), health_check: JSON.stringify(healthCheck) }).where('id', '=', env.id).execute();
+    expect((await api.get(`/environments/${env.id}`)).json<Environment>().commands?.restart.headers).toEqual({ authorization: { set: true } });
+    expect(await t.services.environments.sealPlainSecrets()).toBe(1);
+    expect(await t.services.environments.sealPlainSecrets()).toBe(0);
+    expect(await dumpDatabase(t)).not.toMatch(/legacy-plain-token|legacy-health-key/);
+    const record = await t.services.environments.getRecord(env.id);
+    expect(t.services.environments.openCommand(record, 'restart')?.headers).toEqual({ authorization: 'Bearer legacy-plain-token' });
+    expect(t.services.environments.openHealthCheck(record).headers).toEqual({ 'x-key': 'legacy-health-key' });
+  });
+
   it('restart over HTTP fails with the reason: an error status, a metadata address, a private address not allow-listed', async () => {
     const failing = await api.create(plainBody('http-fail', restartVia(`${targets.base}/fail`)));
     expect(await run(`/environments/${failing.id}/restart`, {})).toMatchObject({ status: 'failed', error: `HTTP 500 from 127.0.0.1:${targets.port}` });
