@@ -60,7 +60,7 @@ describe.each(testDatabases)('audit log on $name', (database) => {
     await t.close();
   });
 
-  const get = (url: string, role: 'admin' | 'operator' | 'viewer' = 'viewer') => t.app.inject({ method: 'GET', url: `/api/v1${url}`, headers: t.auth(role) });
+  const get = (url: string, role: 'admin' | 'operator' | 'viewer' = 'admin') => t.app.inject({ method: 'GET', url: `/api/v1${url}`, headers: t.auth(role) });
   const messages = async (query: string) => {
     const res = await get(`/logs?${query}`);
     expect(res.statusCode, res.body).toBe(200);

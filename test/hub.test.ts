@@ -410,6 +410,23 @@ describe.each(testDatabases)('real-time hub on $name', (database) => {
       await other.sync();
       expect(other.received.filter((m) => m.type === 'audit_entry')).toEqual([]);
     });
+
+    it('sends auth entries of the audit topic (logins, typed usernames, IPs) to admins only', async () => {
+      await start();
+      const admin = await connect('/ws?topics=audit', { token: t.tokens.admin });
+      const operator = await connect('/ws?topics=audit', { token: t.tokens.operator });
+      const viewer = await connect('/ws?topics=audit');
+      const failed = await t.app.inject({ method: 'POST', url: '/api/v1/auth/login', payload: { username: 'admin1', password: 'typed-by-mistake' } });
+      expect(failed.statusCode).toBe(401);
+      const created = await t.app.inject({ method: 'POST', url: '/api/v1/users', headers: t.auth('admin'), payload: { username: 'dave', password: 'a long enough secret', role: 'viewer' } });
+      expect(created.statusCode).toBe(201);
+      for (const peer of [admin, operator, viewer]) await peer.waitFor((m) => m.type === 'audit_entry' && m.payload?.action === 'user_create', 'the user_create entry');
+      await Promise.all([admin.sync(), operator.sync(), viewer.sync()]);
+      const types = (peer: Peer) => peer.received.filter((m) => m.type === 'audit_entry').map((m) => m.payload.type);
+      expect(types(admin)).toEqual(['auth', 'action']);
+      expect(types(operator)).toEqual(['action']);
+      expect(types(viewer)).toEqual(['action']);
+    });
   });
 
   describe('slow clients', () => {

@@ -20,7 +20,7 @@ export class DataVersion {
  * keyed by URL. An entry is served only while the data version it was computed at is still
  * current and it is younger than `maxAgeMs`, which bounds how long a change made by another
  * process (the CLI) can go unseen. Only for routes whose answer is the same for every caller
- * allowed to call them.
+ * allowed to call them, or that pass what it depends on as the `variant`.
  */
 export class ResponseCache {
   private readonly entries = new Map<string, { version: number; at: number; body: Buffer }>();
@@ -31,9 +31,10 @@ export class ResponseCache {
     private readonly maxEntries = 500,
   ) {}
 
-  async reply(request: FastifyRequest, reply: FastifyReply, compute: () => Promise<unknown>): Promise<FastifyReply> {
+  /** `variant` names what else the answer depends on (the caller's role, when it filters the answer). */
+  async reply(request: FastifyRequest, reply: FastifyReply, compute: () => Promise<unknown>, variant = ''): Promise<FastifyReply> {
     const now = Date.now();
-    const key = request.url;
+    const key = variant ? `${variant}\u0000${request.url}` : request.url;
     const hit = this.entries.get(key);
     void reply.type('application/json; charset=utf-8');
     if (hit && hit.version === this.version.value && now - hit.at < this.maxAgeMs) return reply.send(hit.body);

@@ -1,3 +1,6 @@
+import { roleAllows, type Role } from '../../lib/roles.js';
+import type { AuditType } from './audit.types.js';
+
 // "passivbot" (the bot pbfleet runs: `paths.passivbotDir`) is the one word starting with "pass" that is not about a password.
 const SECRET_KEY = /pass(?!ivbot)|secret|token|private|api[-_]?key|master|credential|authorization|cookie/i;
 const MAX_STRING = 2000;
@@ -24,3 +27,14 @@ function redact(value: unknown, depth: number, seen: WeakSet<object>): unknown {
   }
   return out;
 }
+
+/**
+ * Entry types only admins may read, in lists, counts, stats, by id and on the hub: logins and
+ * failed logins carry the usernames people typed (a password, now and then) and their IPs.
+ */
+const ADMIN_ONLY_TYPES: readonly AuditType[] = ['auth'];
+
+/** The entry types hidden from `role`. */
+export const hiddenAuditTypes = (role: Role): readonly AuditType[] => (roleAllows(role, 'admin') ? [] : ADMIN_ONLY_TYPES);
+
+export const auditTypeVisibleTo = (role: Role, type: AuditType): boolean => !hiddenAuditTypes(role).includes(type);

@@ -25,6 +25,7 @@ function toEntry(row: AuditLogRow): AuditEntry {
 function applyFilter<O>(query: SelectQueryBuilder<Database, 'audit_logs', O>, filter: AuditFilter) {
   let q = query;
   if (filter.type) q = q.where('type', '=', filter.type);
+  if (filter.hiddenTypes?.length) q = q.where('type', 'not in', filter.hiddenTypes);
   if (filter.level) q = q.where('level', '=', filter.level);
   if (filter.action) q = q.where('action', '=', filter.action);
   if (filter.environmentId) q = q.where('environment_id', '=', filter.environmentId);

@@ -1,7 +1,10 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
+import type { FastifyRequest } from 'fastify';
+import { principalOf } from '../../http/auth.js';
 import type { ResponseCache } from '../../http/response-cache.js';
 import { IdParams, pagination, responses } from '../../http/schemas.js';
 import { ValidationError } from '../../lib/errors.js';
+import { hiddenAuditTypes } from './audit.fns.js';
 import type { AuditService } from './audit.service.js';
 import type { AuditFilter } from './audit.types.js';
 import { AuditCount, AuditCountQuery, AuditEntrySchema, AuditList, AuditListQuery, AuditStats } from './audit.schemas.js';
@@ -23,33 +26,42 @@ function toFilter(query: AuditFilter): AuditFilter {
   return filter;
 }
 
+/** The filters as this caller may apply them: entry types their role may not read are left out. */
+const scoped = (request: FastifyRequest, query: AuditFilter): AuditFilter => ({ ...toFilter(query), hiddenTypes: hiddenAuditTypes(principalOf(request).role) });
+
 export const auditRoutes: FastifyPluginAsyncTypebox<{ audit: AuditService; cache: ResponseCache }> = async (app, { audit, cache }) => {
   app.get(
     '/logs',
-    { config: { auth: 'viewer' }, schema: { tags, summary: 'Audit log, newest first', querystring: AuditListQuery, response: responses({ 200: AuditList }) } },
+    { config: { auth: 'viewer' }, schema: { tags, summary: 'Audit log, newest first (auth entries: admins only)', querystring: AuditListQuery, response: responses({ 200: AuditList }) } },
     async (request, reply) =>
-      cache.reply(request, reply, async () => {
-        const { page = 1, limit = 50, ...filter } = request.query;
-        const result = await audit.list(toFilter(filter), page, limit);
-        return { logs: result.logs, pagination: pagination(page, limit, result.total) };
-      }),
+      cache.reply(
+        request,
+        reply,
+        async () => {
+          const { page = 1, limit = 50, ...filter } = request.query;
+          const result = await audit.list(scoped(request, filter), page, limit);
+          return { logs: result.logs, pagination: pagination(page, limit, result.total) };
+        },
+        // What a viewer may see differs from an admin's page of the same URL.
+        hiddenAuditTypes(principalOf(request).role).join(','),
+      ),
   );
 
   app.get(
     '/logs/count',
     { config: { auth: 'viewer' }, schema: { tags, summary: 'Count of entries matching the filters', querystring: AuditCountQuery, response: responses({ 200: AuditCount }) } },
-    async (request) => ({ count: await audit.count(toFilter(request.query)) }),
+    async (request) => ({ count: await audit.count(scoped(request, request.query)) }),
   );
 
   app.get(
     '/logs/stats',
     { config: { auth: 'viewer' }, schema: { tags, summary: 'Counts by type and by level', querystring: AuditCountQuery, response: responses({ 200: AuditStats }) } },
-    async (request) => audit.stats(toFilter(request.query)),
+    async (request) => audit.stats(scoped(request, request.query)),
   );
 
   app.get(
     '/logs/:id',
     { config: { auth: 'viewer' }, schema: { tags, summary: 'One entry', params: IdParams, response: responses({ 200: AuditEntrySchema }) } },
-    async (request) => audit.get(request.params.id),
+    async (request) => audit.get(request.params.id, principalOf(request).role),
   );
 };

@@ -1,11 +1,12 @@
 import type { Executor } from '../../db/database.js';
 import type { Clock } from '../../lib/clock.js';
+import type { Role } from '../../lib/roles.js';
 import { NotFoundError } from '../../lib/errors.js';
 import { newId } from '../../lib/ids.js';
 import type { Actor } from '../auth/auth.types.js';
 import type { Publisher } from '../hub/hub.js';
 import { topics } from '../hub/topics.js';
-import { redactDetails } from './audit.fns.js';
+import { auditTypeVisibleTo, redactDetails } from './audit.fns.js';
 import type { AuditRepo } from './audit.repo.js';
 import type { AuditEntry, AuditFilter, AuditLevel, AuditType } from './audit.types.js';
 
@@ -48,7 +49,7 @@ export function createAuditService(deps: {
       };
       await auditRepo.insert(entry, ex);
       deps.dataVersion?.bump();
-      publisher.publish(topics.audit, 'audit_entry', entry);
+      publisher.publish(topics.audit, 'audit_entry', entry, auditTypeVisibleTo('viewer', entry.type) ? undefined : (principal) => auditTypeVisibleTo(principal.role, entry.type));
       return entry;
     },
 
@@ -64,9 +65,10 @@ export function createAuditService(deps: {
       return { total: Object.values(byType).reduce((a, b) => a + b, 0), byType, byLevel };
     },
 
-    async get(id: string): Promise<AuditEntry> {
+    /** One entry; an entry `role` may not read is as absent as an unknown id. */
+    async get(id: string, role: Role): Promise<AuditEntry> {
       const entry = await auditRepo.findById(id);
-      if (!entry) throw new NotFoundError('log entry', id);
+      if (!entry || !auditTypeVisibleTo(role, entry.type)) throw new NotFoundError('log entry', id);
       return entry;
     },
 

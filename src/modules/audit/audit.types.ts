@@ -28,4 +28,6 @@ export interface AuditFilter {
   from?: string | undefined;
   to?: string | undefined;
   q?: string | undefined;
+  /** Types the caller may not see (not a query parameter: set from the caller's role). */
+  hiddenTypes?: readonly AuditType[] | undefined;
 }

@@ -68,7 +68,7 @@ export const authRoutes: FastifyPluginAsyncTypebox<AuthRoutesOptions> = async (a
     '/users/password/change',
     {
       config: { auth: 'viewer' },
-      schema: { tags, summary: 'Change your own password; ends your other sessions', body: ChangePasswordBody, response: responses({ 200: Ok }) },
+      schema: { tags, summary: 'Change your own password; ends your other sessions and your API tokens (unless keepApiTokens)', body: ChangePasswordBody, response: responses({ 200: Ok }) },
     },
     async (request) => {
       await auth.changePassword(principalOf(request), request.body, actorOf(request));

@@ -23,7 +23,14 @@ export const Me = Type.Object({
   role: RoleSchema,
 });
 
-export const ChangePasswordBody = Type.Object({ currentPassword: Type.String({ minLength: 1, maxLength: 256 }), newPassword: Password }, { additionalProperties: false });
+export const ChangePasswordBody = Type.Object(
+  {
+    currentPassword: Type.String({ minLength: 1, maxLength: 256 }),
+    newPassword: Password,
+    keepApiTokens: Type.Optional(Type.Boolean({ default: false, description: 'Keep your API tokens working; by default the change ends them with your other sessions' })),
+  },
+  { additionalProperties: false },
+);
 
 export const ApiTokenSchema = Type.Object({
   id: Type.String(),

@@ -11,6 +11,7 @@ import type { ApiToken, CredentialOwner, CredentialsRepo } from './credentials.r
 import type { Actor, CredentialRef, Principal, Revocation } from './auth.types.js';
 import { CredentialCache } from './credential-cache.js';
 import { LoginThrottle } from './login-throttle.js';
+import { RefusalLog, type RefusalEntry } from './refusal-log.js';
 
 export const API_TOKEN_PREFIX = 'pbf_';
 const TOKEN_TOUCH_INTERVAL_MS = 60_000;
@@ -32,6 +33,10 @@ const hashToken = (token: string) => createHash('sha256').update(token).digest('
 export function createAuthService(deps: AuthServiceDeps) {
   const { usersRepo, credentialsRepo, audit, hasher, clock } = deps;
   const throttle = new LoginThrottle(deps.loginMaxFailures, deps.loginWindowMs);
+  const refusals = new RefusalLog(deps.loginWindowMs);
+  // Wrong current passwords, per user: the same limit and window as logins.
+  const passwordThrottle = new LoginThrottle(deps.loginMaxFailures, deps.loginWindowMs);
+  const passwordRefusals = new RefusalLog(deps.loginWindowMs);
   const revocationListeners: ((r: Revocation) => void)[] = [];
   const cache = new CredentialCache();
   const emit = (r: Revocation) => {
@@ -43,6 +48,26 @@ export function createAuthService(deps: AuthServiceDeps) {
   // verifying known ones, so response times do not reveal which usernames exist.
   let dummyHash: Promise<string> | undefined;
   const getDummyHash = () => (dummyHash ??= hasher.hash(randomBytes(16).toString('hex')));
+
+  /** Refused attempts of throttled keys, written as at most two entries per key and window. */
+  async function auditRefusals(entries: readonly RefusalEntry[], action: 'login' | 'password_change'): Promise<void> {
+    for (const entry of entries) {
+      const [kind, ...rest] = entry.key.split(':');
+      const subject = kind === 'ip' ? `from ${rest.join(':')}` : kind === 'untracked' ? 'from sources no longer tracked' : `for ${rest.join(':')}`;
+      const what = action === 'login' ? 'login' : 'password change';
+      const message = entry.first
+        ? `${what} refused ${subject}: too many failed attempts; further refusals are counted`
+        : `${entry.count} ${what} attempt(s) refused ${subject}: too many failed attempts`;
+      await audit.record({
+        type: 'auth',
+        level: 'warning',
+        action,
+        message,
+        details: { refused: entry.count, since: new Date(entry.since).toISOString(), until: new Date(entry.until).toISOString(), usernames: entry.usernames },
+        actor: { userId: null, username: entry.usernames.length === 1 ? (entry.usernames[0] ?? null) : null, ip: entry.ip, requestId: null },
+      });
+    }
+  }
 
   function toPrincipal(owner: CredentialOwner, kind: Principal['kind']): Principal {
     return { userId: owner.userId, username: owner.username, role: owner.role, kind, credentialId: owner.credentialId, expiresAt: owner.expiresAt };
@@ -77,24 +102,32 @@ export function createAuthService(deps: AuthServiceDeps) {
 
     async login(input: { username: string; password: string; userAgent: string | null }, actor: Actor) {
       const username = input.username.toLowerCase();
-      const keys = [`ip:${actor.ip ?? 'unknown'}`, `user:${username}`];
+      const ipKey = `ip:${actor.ip ?? 'unknown'}`;
+      const userKey = `user:${username}`;
       const at = now().getTime();
-      const wait = Math.max(...keys.map((k) => throttle.retryAfter(k, at)));
       const auditBase = { type: 'auth' as const, action: 'login', actor: { ...actor, username } };
+      // Counted before the password is checked: concurrent attempts cannot outrun the limit.
+      const wait = throttle.tryReserve([ipKey, userKey], at);
       if (wait > 0) {
-        await audit.record({ ...auditBase, level: 'warning', message: `login refused for ${username}: too many failed attempts`, details: { retryAfterSeconds: wait } });
+        // The key that refuses names the window: an IP trying many usernames is one entry.
+        const key = throttle.retryAfter(ipKey, at) > 0 ? ipKey : userKey;
+        await auditRefusals(refusals.refuse(key, { now: at, ip: actor.ip, username }), 'login');
         throw new RateLimitedError(`too many failed logins; try again in ${wait}s`, wait);
       }
       const found = await usersRepo.findCredentials(username);
       const passwordOk = await hasher.verify(found?.passwordHash ?? (await getDummyHash()), input.password);
       if (!found || !passwordOk || !found.user.active) {
-        keys.forEach((k) => throttle.recordFailure(k, at));
+        // The reservation stays: it is this failure, counted.
         const reason = !found ? 'unknown user' : !passwordOk ? 'wrong password' : 'user is deactivated';
         await audit.record({ ...auditBase, level: 'warning', message: `login failed for ${username}: ${reason}` });
         // One message for every cause, so the answer does not reveal which usernames exist.
         throw new UnauthorizedError('invalid username or password');
       }
-      throttle.reset(`user:${username}`);
+      // A success clears the username's failures and does not count against the IP (an office
+      // behind one address); it never clears the IP's failures, or one valid account would let
+      // its owner guess other users' passwords without limit.
+      throttle.reset(userKey);
+      throttle.release(ipKey, at);
       const session = await issueSession(found.user, { ip: actor.ip, userAgent: input.userAgent });
       const lastLogin = now().toISOString();
       await usersRepo.touchLogin(found.user.id, lastLogin);
@@ -145,23 +178,40 @@ export function createAuthService(deps: AuthServiceDeps) {
       await audit.record({ type: 'auth', level: 'info', action: 'logout', message: `${principal.username} logged out`, actor });
     },
 
-    async changePassword(principal: Principal, input: { currentPassword: string; newPassword: string }, actor: Actor): Promise<void> {
+    /**
+     * Checks the current password (throttled per user like logins: counted before the check) and
+     * sets the new one. Ends the caller's other sessions and, unless `keepApiTokens`, every API
+     * token of theirs: whoever learned the old password may have made one.
+     */
+    async changePassword(principal: Principal, input: { currentPassword: string; newPassword: string; keepApiTokens?: boolean | undefined }, actor: Actor): Promise<void> {
+      const key = `user:${principal.userId}`;
+      const at = now().getTime();
+      const wait = passwordThrottle.tryReserve([key], at);
+      if (wait > 0) {
+        await auditRefusals(passwordRefusals.refuse(`user:${principal.username}`, { now: at, ip: actor.ip, username: principal.username }), 'password_change');
+        throw new RateLimitedError(`too many wrong current passwords; try again in ${wait}s`, wait);
+      }
       const current = await usersRepo.findPasswordHash(principal.userId);
       if (!current || !(await hasher.verify(current, input.currentPassword))) {
         await audit.record({ type: 'auth', level: 'warning', action: 'password_change', message: `password change refused for ${principal.username}: wrong current password`, actor });
         throw ValidationError.field('currentPassword', 'does not match your current password');
       }
+      passwordThrottle.reset(key);
       if (input.currentPassword === input.newPassword) throw ValidationError.field('newPassword', 'must differ from the current password');
       const stamp = now().toISOString();
       await usersRepo.setPasswordHash(principal.userId, await hasher.hash(input.newPassword), stamp);
       const keep = principal.kind === 'session' ? principal.credentialId : undefined;
       const revoked = await credentialsRepo.revokeUserSessions(principal.userId, stamp, keep);
       revoked.forEach((id) => emit({ kind: 'session', id }));
+      // A change made with an API token keeps that token only when the caller asks to keep them all.
+      const deletedTokens = input.keepApiTokens ? [] : await credentialsRepo.deleteUserApiTokens(principal.userId);
+      deletedTokens.forEach((id) => emit({ kind: 'api_token', id }));
       await audit.record({
         type: 'auth',
         level: 'success',
         action: 'password_change',
-        message: `${principal.username} changed their password; ${revoked.length} other session(s) ended`,
+        message: `${principal.username} changed their password; ${revoked.length} other session(s) and ${deletedTokens.length} API token(s) ended`,
+        details: { sessionsEnded: revoked.length, apiTokensEnded: deletedTokens.length },
         actor,
       });
     },
@@ -183,10 +233,15 @@ export function createAuthService(deps: AuthServiceDeps) {
       cache.forget({ kind: 'user', userId });
     },
 
-    /** Ends every session of a user (deactivation, deletion, password reset). */
-    async revokeUser(userId: string): Promise<void> {
-      await credentialsRepo.revokeUserSessions(userId, now().toISOString());
+    /**
+     * Ends every session and every API token of a user (deactivation, deletion, password reset):
+     * a reactivated account starts with no credential but its password.
+     */
+    async revokeUser(userId: string): Promise<{ sessions: number; apiTokens: number }> {
+      const sessions = await credentialsRepo.revokeUserSessions(userId, now().toISOString());
+      const apiTokens = await credentialsRepo.deleteUserApiTokens(userId);
       emit({ kind: 'user', userId });
+      return { sessions: sessions.length, apiTokens: apiTokens.length };
     },
 
     async createApiToken(principal: Principal, input: { name: string; expiresInDays?: number | undefined }, actor: Actor) {
@@ -221,8 +276,20 @@ export function createAuthService(deps: AuthServiceDeps) {
       await audit.record({ type: 'auth', level: 'info', action: 'api_token_revoke', message: `${principal.username} revoked API token "${name}"`, details: { tokenId: id }, actor });
     },
 
-    pruneThrottle(): void {
-      throttle.prune(now().getTime());
+    /** Forgets attempts past their window and writes the refusal counts of ended windows. */
+    async pruneThrottle(): Promise<void> {
+      const at = now().getTime();
+      throttle.prune(at);
+      passwordThrottle.prune(at);
+      await auditRefusals(refusals.flush(at), 'login');
+      await auditRefusals(passwordRefusals.flush(at), 'password_change');
+    },
+
+    /** At shutdown: writes every refusal count not yet written. */
+    async flushRefusals(): Promise<void> {
+      const at = now().getTime();
+      await auditRefusals(refusals.flush(at, true), 'login');
+      await auditRefusals(passwordRefusals.flush(at, true), 'password_change');
     },
 
     purgeExpiredSessions: () => credentialsRepo.purgeSessions(now().toISOString()),

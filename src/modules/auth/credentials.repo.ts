@@ -167,6 +167,12 @@ export function createCredentialsRepo(db: Db) {
       return row?.name;
     },
 
+    /** Deletes every API token of a user; returns the deleted ids. */
+    async deleteUserApiTokens(userId: string, ex: Executor = db): Promise<string[]> {
+      const rows = await ex.deleteFrom('api_tokens').where('user_id', '=', userId).returning('id').execute();
+      return rows.map((r) => r.id);
+    },
+
     async deleteApiToken(id: string, userId: string, ex: Executor = db): Promise<boolean> {
       const result = await ex.deleteFrom('api_tokens').where('id', '=', id).where('user_id', '=', userId).executeTakeFirst();
       return Number(result.numDeletedRows) > 0;

@@ -9,9 +9,13 @@ export interface HubMessage {
   ts: string;
 }
 
+/** Who may receive one message of a topic everyone may subscribe to (auth entries of `audit`). */
+export type Audience = (principal: Principal) => boolean;
+
 /** What services see of the hub. */
 export interface Publisher {
-  publish(topic: string, type: string, payload: unknown): void;
+  /** `audience`, when given, limits this message to the subscribers it accepts. */
+  publish(topic: string, type: string, payload: unknown, audience?: Audience): void;
 }
 
 /**
@@ -158,12 +162,13 @@ export class Hub implements Publisher {
     }
   }
 
-  publish(topic: string, type: string, payload: unknown): void {
+  publish(topic: string, type: string, payload: unknown, audience?: Audience): void {
     const subscribers = this.byTopic.get(topic);
     if (!subscribers || subscribers.size === 0) return;
     const ts = this.options.clock.now().toISOString();
     let shared: Frame | undefined;
     for (const client of subscribers) {
+      if (audience && !audience(client.principal)) continue;
       if (client.filter) {
         const own = client.filter(topic, type, payload);
         if (own !== undefined) this.deliver(client, JSON.stringify({ type, topic, payload: own, ts } satisfies HubMessage));

@@ -115,14 +115,21 @@ export function createUsersService(deps: {
       await audit.record({ type: 'action', level: 'warning', action: 'user_delete', message: `user ${user.username} deleted`, details: { userId: id }, actor });
     },
 
-    /** Sets a new password (or generates one, returned once) and ends the user's sessions. */
+    /** Sets a new password (or generates one, returned once) and ends the user's sessions and API tokens. */
     async resetPassword(id: string, newPassword: string | undefined, actor: Actor): Promise<{ temporaryPassword?: string }> {
       if (newPassword !== undefined) validatePassword(newPassword, 'newPassword');
       const user = await mustFind(id);
       const password = newPassword ?? generatePassword();
       await usersRepo.setPasswordHash(id, await hasher.hash(password), clock.now().toISOString());
-      await deps.auth.revokeUser(id);
-      await audit.record({ type: 'auth', level: 'warning', action: 'password_reset', message: `password of ${user.username} reset by ${actor.username ?? 'system'}`, details: { userId: id, generated: !newPassword }, actor });
+      const ended = await deps.auth.revokeUser(id);
+      await audit.record({
+        type: 'auth',
+        level: 'warning',
+        action: 'password_reset',
+        message: `password of ${user.username} reset by ${actor.username ?? 'system'}; ${ended.sessions} session(s) and ${ended.apiTokens} API token(s) ended`,
+        details: { userId: id, generated: !newPassword, sessionsEnded: ended.sessions, apiTokensEnded: ended.apiTokens },
+        actor,
+      });
       return newPassword ? {} : { temporaryPassword: password };
     },
 
