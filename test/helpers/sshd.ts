@@ -108,6 +108,9 @@ export async function startSshd(): Promise<TestSshd> {
       'MaxSessions 100',
       'Subsystem sftp internal-sftp',
       'LogLevel ERROR',
+      // Bash reads ~/.bashrc for every command sshd runs; a slow one (pyenv init takes 4 s on
+      // these machines) would make each exec that slow. SHLVL=1 makes bash see it is nested.
+      'SetEnv SHLVL=1',
     ].join('\n') + '\n',
   );
   if (isRoot) mkdirSync('/run/sshd', { recursive: true, mode: 0o755 });

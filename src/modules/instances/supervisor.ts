@@ -398,7 +398,20 @@ export class Supervisor {
     await Promise.all([...byEnvironment].map(([environmentId, list]) => this.tickEnvironment(environmentId, list)));
   }
 
+  /** Environments whose tick is still running: a slow host (a login shell that takes seconds) never gets a second probe on top. */
+  private readonly ticking = new Set<string>();
+
   private async tickEnvironment(environmentId: string, watches: [string, Watch][]): Promise<void> {
+    if (this.ticking.has(environmentId)) return;
+    this.ticking.add(environmentId);
+    try {
+      await this.tickEnvironmentOnce(environmentId, watches);
+    } finally {
+      this.ticking.delete(environmentId);
+    }
+  }
+
+  private async tickEnvironmentOnce(environmentId: string, watches: [string, Watch][]): Promise<void> {
     const host = await this.deps.hostFor(environmentId).catch(() => null);
     if (!host) return;
     const probed = watches.filter(([, w]) => w.proc && w.layout && !w.direct && !w.stopping);
