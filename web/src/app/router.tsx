@@ -1,0 +1,80 @@
+/**
+ * Code-based routes. Every page is its own chunk (lazyRouteComponent), so the first load
+ * carries only the framework and the page it lands on. The `app` layout route is the guard:
+ * it loads the signed-in user before any page and sends everyone else to sign-in.
+ */
+import type { QueryClient } from '@tanstack/react-query';
+import { createRootRouteWithContext, createRoute, createRouter, lazyRouteComponent, Outlet, redirect } from '@tanstack/react-router';
+import { ApiError, signedInMark } from '../lib/api/client';
+import { queryClient } from '../lib/query-client';
+import { meQuery } from '../lib/session';
+import { RouteError } from './RouteError';
+import { RoutePending } from './RoutePending';
+
+interface RouterContext {
+  queryClient: QueryClient;
+}
+
+export type SignInReason = 'expired' | 'signed-out';
+export interface SignInSearch {
+  reason?: SignInReason;
+}
+
+const rootRoute = createRootRouteWithContext<RouterContext>()({ component: Outlet });
+
+const signInRoute = createRoute({
+  getParentRoute: () => rootRoute,
+  path: '/sign-in',
+  validateSearch: (search: Record<string, unknown>): SignInSearch =>
+    search.reason === 'expired' || search.reason === 'signed-out' ? { reason: search.reason } : {},
+  component: lazyRouteComponent(() => import('../pages/sign-in/SignInPage')),
+});
+
+const appRoute = createRoute({
+  getParentRoute: () => rootRoute,
+  id: 'app',
+  beforeLoad: async ({ context }) => {
+    try {
+      await context.queryClient.ensureQueryData(meQuery);
+    } catch (error) {
+      if (error instanceof ApiError && error.status === 401) {
+        const expired = signedInMark.get();
+        signedInMark.clear();
+        throw redirect({ to: '/sign-in', search: expired ? { reason: 'expired' } : {} });
+      }
+      throw error;
+    }
+  },
+  component: lazyRouteComponent(() => import('./Shell')),
+});
+
+const indexRoute = createRoute({
+  getParentRoute: () => appRoute,
+  path: '/',
+  beforeLoad: () => {
+    throw redirect({ to: '/fleet' });
+  },
+});
+
+const fleetRoute = createRoute({ getParentRoute: () => appRoute, path: '/fleet', component: lazyRouteComponent(() => import('../pages/fleet/FleetPage')) });
+const environmentRoute = createRoute({ getParentRoute: () => appRoute, path: '/fleet/$id', component: lazyRouteComponent(() => import('../pages/fleet/EnvironmentPage')) });
+const botsRoute = createRoute({ getParentRoute: () => appRoute, path: '/bots', component: lazyRouteComponent(() => import('../pages/bots/BotsPage')) });
+const botRoute = createRoute({ getParentRoute: () => appRoute, path: '/bots/$id', component: lazyRouteComponent(() => import('../pages/bots/BotPage')) });
+const accountsRoute = createRoute({ getParentRoute: () => appRoute, path: '/accounts', component: lazyRouteComponent(() => import('../pages/accounts/AccountsPage')) });
+
+const routeTree = rootRoute.addChildren([signInRoute, appRoute.addChildren([indexRoute, fleetRoute, environmentRoute, botsRoute, botRoute, accountsRoute])]);
+
+export const router = createRouter({
+  routeTree,
+  context: { queryClient },
+  defaultPreload: 'intent',
+  defaultPendingComponent: RoutePending,
+  defaultErrorComponent: RouteError,
+  scrollRestoration: true,
+});
+
+declare module '@tanstack/react-router' {
+  interface Register {
+    router: typeof router;
+  }
+}

@@ -1,0 +1,39 @@
+import '@mantine/core/styles.css';
+import '@mantine/notifications/styles.css';
+import { createTheme, MantineProvider } from '@mantine/core';
+import { Notifications } from '@mantine/notifications';
+import { QueryClientProvider } from '@tanstack/react-query';
+import { RouterProvider } from '@tanstack/react-router';
+import { StrictMode } from 'react';
+import { createRoot } from 'react-dom/client';
+import { router } from './app/router';
+import { setUnauthorizedHandler, signedInMark } from './lib/api/client';
+import { HubProvider } from './lib/hub';
+import { queryClient } from './lib/query-client';
+
+const theme = createTheme({ primaryColor: 'blue', defaultRadius: 'sm' });
+
+/** The server no longer accepts this session (API 401 or hub close 4001): back to sign-in, saying why. */
+function sessionExpired(): void {
+  signedInMark.clear();
+  queryClient.clear();
+  void router.navigate({ to: '/sign-in', search: { reason: 'expired' } });
+}
+setUnauthorizedHandler(sessionExpired);
+
+const root = document.getElementById('root');
+if (!root) throw new Error('#root missing from index.html');
+
+createRoot(root).render(
+  <StrictMode>
+    {/* Mantine keeps the chosen colour scheme in localStorage. */}
+    <MantineProvider theme={theme} defaultColorScheme="auto">
+      <Notifications position="top-right" />
+      <QueryClientProvider client={queryClient}>
+        <HubProvider onExpired={sessionExpired}>
+          <RouterProvider router={router} />
+        </HubProvider>
+      </QueryClientProvider>
+    </MantineProvider>
+  </StrictMode>,
+);
