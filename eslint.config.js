@@ -1,4 +1,5 @@
 import js from '@eslint/js';
+import reactHooks from 'eslint-plugin-react-hooks';
 import tseslint from 'typescript-eslint';
 
 export default tseslint.config(
@@ -18,6 +19,18 @@ export default tseslint.config(
       '@typescript-eslint/consistent-type-imports': 'error',
       // Fastify plugins and handlers are async by convention, awaiting or not.
       '@typescript-eslint/require-await': 'off',
+    },
+  },
+  {
+    // The web app: React's rules of hooks and the compiler-backed checks.
+    files: ['web/src/**/*.{ts,tsx}'],
+    ...reactHooks.configs.flat['recommended-latest'],
+  },
+  {
+    files: ['web/src/**/*.{ts,tsx}'],
+    rules: {
+      // TanStack Router redirects by throwing redirect() / notFound().
+      '@typescript-eslint/only-throw-error': ['error', { allow: [{ from: 'package', package: '@tanstack/router-core', name: ['Redirect', 'NotFoundError'] }] }],
     },
   },
   {
