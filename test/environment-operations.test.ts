@@ -104,6 +104,8 @@ describe.each(testDatabases)('environment operations on $name', (database) => {
       const hits = targets.hits.get('/ok') ?? 0;
       const op = await run(`/environments/${env.id}/restart`, {});
       expect(op).toMatchObject({ environmentId: env.id, type: 'restart', status: 'succeeded', error: null, requestedBy: 'operator1', params: { force: false, via: 'http' } });
+      // An HTTP command has a status code, not an exit code.
+      expect(op).toMatchObject({ httpStatus: 200, exitCode: null });
       expect(op.output).toContain('HTTP 200');
       expect(op.finishedAt).toEqual(expect.any(String));
       expect(targets.hits.get('/ok')).toBe(hits + 1);
@@ -122,6 +124,7 @@ describe.each(testDatabases)('environment operations on $name', (database) => {
       const asViewer = await api.get(`/operations/${op.id}`, 'viewer');
       expect(asViewer.statusCode).toBe(200);
       expect(asViewer.json<OperationView>()).toEqual(withoutOutput);
+      expect(asViewer.json<OperationView>()).toMatchObject({ status: 'succeeded', httpStatus: 200, exitCode: null, finishedAt: op.finishedAt });
       const listedAsViewer = await api.get(`/operations?environmentId=${env.id}`, 'viewer');
       expect(listedAsViewer.json<{ operations: object[] }>().operations.every((o) => !('output' in o))).toBe(true);
       expect(spy.of('operation_update', `environment:${env.id}`)).toHaveLength(2);
@@ -194,11 +197,13 @@ describe.each(testDatabases)('environment operations on $name', (database) => {
 
   it('restart over HTTP fails with the reason: an error status, a metadata address, a private address not allow-listed', async () => {
     const failing = await api.create(plainBody('http-fail', restartVia(`${targets.base}/fail`)));
-    expect(await run(`/environments/${failing.id}/restart`, {})).toMatchObject({ status: 'failed', error: `HTTP 500 from 127.0.0.1:${targets.port}` });
+    expect(await run(`/environments/${failing.id}/restart`, {})).toMatchObject({ status: 'failed', error: `HTTP 500 from 127.0.0.1:${targets.port}`, httpStatus: 500, exitCode: null });
 
     const metadata = await api.create(plainBody('http-metadata', restartVia('http://169.254.169.254/latest/meta-data/')));
     const refused = await run(`/environments/${metadata.id}/restart`, {});
     expect(refused.status).toBe('failed');
+    // Never sent: no status code to show.
+    expect(refused).toMatchObject({ httpStatus: null, exitCode: null });
     expect(refused.error).toMatch(/169\.254\.169\.254.*link-local or metadata address; never allowed/);
 
     const internal = await api.create(plainBody('http-private', restartVia('http://10.255.255.1:8080/restart')));
@@ -254,7 +259,7 @@ describe.each(testDatabases)('environment operations on $name', (database) => {
     expect((await t.database.db.selectFrom('operations').selectAll().execute()).length).toBe(before);
 
     const op = await run(`/environments/${env.id}/upgrade`, { version: '1.2.0+build.7' });
-    expect(op).toMatchObject({ type: 'upgrade', status: 'succeeded', params: { version: '1.2.0+build.7', via: 'http' } });
+    expect(op).toMatchObject({ type: 'upgrade', status: 'succeeded', params: { version: '1.2.0+build.7', via: 'http' }, httpStatus: 200, exitCode: null });
     const call = versions.received.filter((r) => r.path === '/upgrade').at(-1);
     expect(JSON.parse(call?.body ?? '{}')).toEqual({ version: '1.2.0+build.7' });
 
@@ -283,7 +288,7 @@ describe.each(testDatabases)('environment operations on $name', (database) => {
       const spy = hubSpy(t, [`environment:${env.id}`]);
       try {
         const op = await run(`/environments/${env.id}/restart`, {});
-        expect(op).toMatchObject({ status: 'succeeded', output: 'done\n', error: null });
+        expect(op).toMatchObject({ status: 'succeeded', output: 'done\n', error: null, exitCode: 0, httpStatus: null });
         expect(readFileSync(marker, 'utf8')).toBe('restarted-by-pbfleet\n');
         const updates = await until(() => {
           const seen = spy.of('operation_update').map((m) => m.payload as OperationView);
@@ -291,14 +296,20 @@ describe.each(testDatabases)('environment operations on $name', (database) => {
         }, 'the final operation_update');
         expect(updates.map((u) => u.status)).toEqual(['in_progress', 'succeeded']);
         expect(updates.at(-1)).not.toHaveProperty('output');
+        expect(updates.at(-1)).toMatchObject({ status: 'succeeded', exitCode: 0 });
       } finally {
         spy.detach();
       }
 
       const broken = await api.create(sshEnvironmentBody(sshdOf(), 'ssh-restart-broken', { commands: { type: 'ssh', restart: { enabled: true, command: 'echo partial; echo the service is broken >&2; exit 3' } } }));
       const failed = await run(`/environments/${broken.id}/restart`, {});
-      expect(failed).toMatchObject({ status: 'failed', error: 'exit code 3: the service is broken' });
+      expect(failed).toMatchObject({ status: 'failed', error: 'exit code 3: the service is broken', exitCode: 3, httpStatus: null });
       expect(failed.output).toContain('partial');
+      // Viewers get the status, timings and exit code; the output is for operators.
+      const asViewer = await api.get(`/operations/${failed.id}`, 'viewer');
+      expect(asViewer.json()).toEqual({ ...failed, output: undefined });
+      expect(asViewer.json()).toMatchObject({ status: 'failed', exitCode: 3, startedAt: failed.startedAt, finishedAt: failed.finishedAt });
+      expect(asViewer.body).not.toContain('partial');
     });
 
     it('operations on one environment run one at a time: another is refused unless forced, then queued', async () => {
@@ -320,7 +331,7 @@ describe.each(testDatabases)('environment operations on $name', (database) => {
     it('check-health runs the check now and reports its result', async () => {
       const env = await api.create(sshEnvironmentBody(sshdOf(), 'ssh-check-now'));
       const op = await run(`/environments/${env.id}/check-health`);
-      expect(op).toMatchObject({ type: 'check_health', status: 'succeeded' });
+      expect(op).toMatchObject({ type: 'check_health', status: 'succeeded', exitCode: null, httpStatus: null });
       expect(op.output).toMatch(/^healthy: SSH probe ok \(\d+ ms\)\n$/);
       const unchecked = await api.create(sshEnvironmentBody(sshdOf(), 'ssh-no-check', { healthCheck: NO_CHECK }));
       expect(await run(`/environments/${unchecked.id}/check-health`)).toMatchObject({ status: 'failed', error: expect.stringMatching(/not enabled/) });
@@ -333,7 +344,7 @@ describe.each(testDatabases)('environment operations on $name', (database) => {
           upgradeConfig: { enabled: true, type: 'ssh', command: `printf '[%s]' {VERSION} > ${received}`, versionListURL: `${versions.base}/versions.json` },
         }),
       );
-      expect(await run(`/environments/${env.id}/upgrade`, { version: '1.2.0+build.7' })).toMatchObject({ status: 'succeeded', params: { version: '1.2.0+build.7', via: 'ssh' } });
+      expect(await run(`/environments/${env.id}/upgrade`, { version: '1.2.0+build.7' })).toMatchObject({ status: 'succeeded', params: { version: '1.2.0+build.7', via: 'ssh' }, exitCode: 0 });
       expect(readFileSync(received, 'utf8')).toBe('[1.2.0+build.7]');
       expect((await api.post(`/environments/${env.id}/upgrade`, { version: '1.0;touch /tmp/pbfleet-pwned' }, 'operator')).statusCode).toBe(400);
       expect(existsSync('/tmp/pbfleet-pwned')).toBe(false);

@@ -112,6 +112,8 @@ export interface OperationsTable {
   requested_by: string | null;
   started_at: string;
   finished_at: string | null;
+  exit_code: number | null;
+  http_status: number | null;
 }
 
 export interface ExchangeAccountsTable {

@@ -34,6 +34,8 @@ export interface OperationView {
   requestedBy: string | null;
   startedAt: string;
   finishedAt: string | null;
+  exitCode: number | null;
+  httpStatus: number | null;
 }
 
 /** The SHA256 fingerprint of a public key file, as `ssh-keygen -l` prints it. */

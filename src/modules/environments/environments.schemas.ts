@@ -225,6 +225,8 @@ export const OperationSchema = Type.Object(
     requestedBy: Nullable(Type.String()),
     startedAt: Timestamp,
     finishedAt: NullableTimestamp,
+    exitCode: Nullable(Type.Integer({ description: 'exit status of the SSH command (restart, upgrade); null for HTTP commands, a command ended by a signal or timeout, and other operations' })),
+    httpStatus: Nullable(Type.Integer({ description: 'status code the HTTP command answered (restart, upgrade); null otherwise' })),
   },
   { $id: 'Operation' },
 );

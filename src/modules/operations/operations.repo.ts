@@ -15,6 +15,10 @@ export interface Operation {
   requestedBy: string | null;
   startedAt: string;
   finishedAt: string | null;
+  /** Exit status of the SSH command it ran; null for HTTP commands, a command killed by a signal or timeout, and operations that run no one command. */
+  exitCode: number | null;
+  /** Status code the HTTP command answered; null for everything else. */
+  httpStatus: number | null;
 }
 
 function toOperation(row: OperationsTable): Operation {
@@ -29,6 +33,8 @@ function toOperation(row: OperationsTable): Operation {
     requestedBy: row.requested_by,
     startedAt: row.started_at,
     finishedAt: row.finished_at,
+    exitCode: row.exit_code ?? null,
+    httpStatus: row.http_status ?? null,
   };
 }
 
@@ -48,11 +54,17 @@ export function createOperationsRepo(db: Db) {
           requested_by: op.requestedBy,
           started_at: op.startedAt,
           finished_at: op.finishedAt,
+          exit_code: op.exitCode,
+          http_status: op.httpStatus,
         })
         .execute();
     },
 
-    async update(id: string, patch: { status?: OperationStatus; output?: string; error?: string | null; finishedAt?: string | null; params?: Record<string, unknown> }, ex: Executor = db): Promise<void> {
+    async update(
+      id: string,
+      patch: { status?: OperationStatus; output?: string; error?: string | null; finishedAt?: string | null; params?: Record<string, unknown>; exitCode?: number | null; httpStatus?: number | null },
+      ex: Executor = db,
+    ): Promise<void> {
       await ex
         .updateTable('operations')
         .set({
@@ -61,6 +73,8 @@ export function createOperationsRepo(db: Db) {
           ...(patch.error !== undefined && { error: patch.error }),
           ...(patch.finishedAt !== undefined && { finished_at: patch.finishedAt }),
           ...(patch.params && { params: JSON.stringify(patch.params) }),
+          ...(patch.exitCode !== undefined && { exit_code: patch.exitCode }),
+          ...(patch.httpStatus !== undefined && { http_status: patch.httpStatus }),
         })
         .where('id', '=', id)
         .execute();

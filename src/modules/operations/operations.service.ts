@@ -44,7 +44,13 @@ export interface OperationsServiceDeps {
   serverVersion: string;
 }
 
-/** What viewers see of an operation: status and timings, never its output. */
+/** What a command answered, filled in while an operation runs. */
+interface CommandResult {
+  exitCode: number | null;
+  httpStatus: number | null;
+}
+
+/** What viewers see of an operation: status, timings and exit code, never its output. */
 export function viewerOperation(op: Operation): Omit<Operation, 'output'> {
   const { output: _output, ...rest } = op;
   return rest;
@@ -69,9 +75,9 @@ export function createOperationsService(deps: OperationsServiceDeps) {
   }
 
   /** Records the operation, queues `work` behind the environment's other operations, returns at once. */
-  async function start(record: EnvironmentRecord, type: OperationType, params: Record<string, unknown>, actor: Actor, force: boolean, work: (log: (line: string) => void) => Promise<string | void>) {
+  async function start(record: EnvironmentRecord, type: OperationType, params: Record<string, unknown>, actor: Actor, force: boolean, work: (log: (line: string) => void, result: CommandResult) => Promise<string | void>) {
     if (!force && queues.has(record.id)) throw new ConflictError(`another operation is running on ${record.name}; wait for it or pass force to queue behind it`);
-    const op: Operation = { id: newId(), environmentId: record.id, type, status: 'in_progress', params, output: '', error: null, requestedBy: actor.username, startedAt: now(), finishedAt: null };
+    const op: Operation = { id: newId(), environmentId: record.id, type, status: 'in_progress', params, output: '', error: null, requestedBy: actor.username, startedAt: now(), finishedAt: null, exitCode: null, httpStatus: null };
     await repo.insert(op);
     await audit.record({ type: 'action', level: 'info', action: type, message: `${type.replace('_', ' ')} of ${record.name} started`, environmentId: record.id, environmentName: record.name, details: { operationId: op.id, ...params }, actor });
     await publish(op);
@@ -79,14 +85,15 @@ export function createOperationsService(deps: OperationsServiceDeps) {
     const run = async () => {
       const collected = createOutputLog();
       const log = (line: string) => collected.append(line);
+      const result: CommandResult = { exitCode: null, httpStatus: null };
       try {
-        const summary = await work(log);
+        const summary = await work(log, result);
         if (summary) log(summary);
-        await repo.update(op.id, { status: 'succeeded', output: collected.text(), finishedAt: now() });
+        await repo.update(op.id, { status: 'succeeded', output: collected.text(), finishedAt: now(), ...result });
         await audit.record({ type: 'action', level: 'success', action: type, message: `${type.replace('_', ' ')} of ${record.name} succeeded`, environmentId: record.id, environmentName: record.name, details: { operationId: op.id }, actor });
       } catch (error) {
         const reason = redactSecrets((error as Error).message || 'failed');
-        await repo.update(op.id, { status: 'failed', output: collected.text(), error: reason, finishedAt: now() });
+        await repo.update(op.id, { status: 'failed', output: collected.text(), error: reason, finishedAt: now(), ...result });
         await audit.record({ type: 'action', level: 'error', action: type, message: `${type.replace('_', ' ')} of ${record.name} failed: ${reason}`, environmentId: record.id, environmentName: record.name, details: { operationId: op.id }, actor });
       }
       await publish(op);
@@ -102,7 +109,7 @@ export function createOperationsService(deps: OperationsServiceDeps) {
     return { operationId: op.id, status: 'in_progress' as const, startedAt: op.startedAt };
   }
 
-  async function httpCall(details: CommandDetails, log: (line: string) => void, version?: string): Promise<void> {
+  async function httpCall(details: CommandDetails, log: (line: string) => void, result: CommandResult, version?: string): Promise<void> {
     // {VERSION} goes into the URL URL-encoded and into the JSON body JSON-escaped, each as itself.
     const put = (text: string, encode: (v: string) => string) => (version === undefined ? text : text.replaceAll('{VERSION}', encode(version)));
     const url = new URL(put(details.url ?? '', encodeURIComponent));
@@ -110,6 +117,7 @@ export function createOperationsService(deps: OperationsServiceDeps) {
     const headers = { ...(body !== undefined && { 'content-type': 'application/json' }), ...details.headers };
     try {
       const res = await fetchOnce(url, details.method ?? 'POST', headers, deps.guard, AbortSignal.timeout(deps.commandTimeoutMs), body);
+      result.httpStatus = res.status;
       log(`HTTP ${res.status}`);
       if (res.body) log(res.body.slice(0, 4096));
       if (res.status < 200 || res.status >= 300) throw new Error(`HTTP ${res.status} from ${url.host}`);
@@ -119,9 +127,10 @@ export function createOperationsService(deps: OperationsServiceDeps) {
     }
   }
 
-  async function runScript(record: EnvironmentRecord, script: string, log: (line: string) => void, timeoutMs: number): Promise<void> {
+  async function runScript(record: EnvironmentRecord, script: string, log: (line: string) => void, timeoutMs: number, commandResult: CommandResult): Promise<void> {
     const runner = await deps.runnerFor(record);
     const result = await runner.exec({ script }, { timeoutMs });
+    commandResult.exitCode = result.exitCode;
     if (result.stdout) log(result.stdout);
     if (result.stderr) log(result.stderr);
     if (result.exitCode !== 0) throw new Error(`exit code ${result.exitCode ?? result.signal ?? 'unknown'}: ${result.stderr.trim().split('\n').slice(-3).join(' | ') || '(no error output)'}`);
@@ -159,9 +168,9 @@ export function createOperationsService(deps: OperationsServiceDeps) {
       const record = await deps.environments.getRecord(id);
       const commands = record.commands;
       if (!commands?.restart.enabled) throw new ConflictError(`restart is not configured for ${record.name} (commands.restart)`);
-      return start(record, 'restart', { force, via: commands.type }, actor, force, async (log) => {
-        if (commands.type === 'ssh') await runScript(record, commands.restart.command ?? '', log, deps.commandTimeoutMs);
-        else await httpCall(deps.environments.openCommand(record, 'restart') ?? { enabled: false }, log);
+      return start(record, 'restart', { force, via: commands.type }, actor, force, async (log, result) => {
+        if (commands.type === 'ssh') await runScript(record, commands.restart.command ?? '', log, deps.commandTimeoutMs, result);
+        else await httpCall(deps.environments.openCommand(record, 'restart') ?? { enabled: false }, log, result);
       });
     },
 
@@ -179,12 +188,12 @@ export function createOperationsService(deps: OperationsServiceDeps) {
         const known = await fetchVersions(record);
         if (!known.includes(version)) throw ValidationError.field('version', `is not in the published list (${known.slice(0, 10).join(', ')}${known.length > 10 ? ', …' : ''})`);
       }
-      return start(record, 'upgrade', { version, via: upgrade.type }, actor, false, async (log) => {
+      return start(record, 'upgrade', { version, via: upgrade.type }, actor, false, async (log, result) => {
         if (upgrade.type === 'ssh') {
           // The version is validated and quoted: the one value put into an admin's script.
-          await runScript(record, (upgrade.command ?? '').replaceAll('{VERSION}', shellQuote(version)), log, Math.max(deps.commandTimeoutMs, 600_000));
+          await runScript(record, (upgrade.command ?? '').replaceAll('{VERSION}', shellQuote(version)), log, Math.max(deps.commandTimeoutMs, 600_000), result);
         } else {
-          await httpCall(deps.environments.openCommand(record, 'upgrade') ?? { enabled: false }, log, version);
+          await httpCall(deps.environments.openCommand(record, 'upgrade') ?? { enabled: false }, log, result, version);
         }
       });
     },
