@@ -1,0 +1,35 @@
+import { Badge, type MantineColor } from '@mantine/core';
+
+/** Colours for environment health, operation and bot states; anything unknown is grey. */
+const COLORS: Record<string, MantineColor> = {
+  healthy: 'green',
+  degraded: 'yellow',
+  unhealthy: 'red',
+  pending: 'blue',
+  unknown: 'gray',
+  host_key_mismatch: 'red',
+  in_progress: 'blue',
+  succeeded: 'green',
+  failed: 'red',
+  running: 'green',
+  starting: 'blue',
+  stopping: 'blue',
+  stopped: 'gray',
+  crashed: 'red',
+  error: 'red',
+};
+
+const LABELS: Record<string, string> = { host_key_mismatch: 'host key mismatch', in_progress: 'in progress' };
+
+export const statusLabel = (status: string): string => LABELS[status] ?? status.replaceAll('_', ' ');
+
+/** A state as a coloured badge; the text carries the meaning, colour only repeats it. */
+export function StatusBadge({ status, size = 'md' }: { status: string; size?: 'xs' | 'sm' | 'md' | 'lg' }) {
+  const color = COLORS[status] ?? 'gray';
+  // Light variant with dark text keeps the contrast above 4.5:1 in both themes.
+  return (
+    <Badge color={color} variant="light" size={size} radius="sm" data-status={status}>
+      {statusLabel(status)}
+    </Badge>
+  );
+}

@@ -1,0 +1,171 @@
+import { Alert, Button, Code, Group, Loader, Select, Stack, Table, Text } from '@mantine/core';
+import { useState } from 'react';
+import { ConfirmButton } from '../../components/ConfirmButton';
+import { StatusBadge } from '../../components/StatusBadge';
+import { describeError, notifyError } from '../../components/notifyError';
+import { useLiveInvalidate } from '../../lib/hub';
+import { useSession } from '../../lib/session';
+import { keys, useOperation, useOperations, useRefreshSystemInfo, useStartOperation, useVersions, type Environment, type OperationKind } from './api';
+import { ago } from './format';
+
+const KIND_LABEL: Record<string, string> = { check_health: 'Check health', restart: 'Restart', upgrade: 'Upgrade', deploy: 'Deploy' };
+
+/** The operation just started: status over the hub (operation:<id>), output read back for operators. */
+function CurrentOperation({ id }: { id: string }) {
+  useLiveInvalidate([`operation:${id}`], [keys.operation(id)]);
+  const op = useOperation(id);
+  if (!op.data) return <Loader size="sm" aria-label="Starting operation" />;
+  const { type, status, output, error } = op.data;
+  return (
+    <Stack gap={4} aria-live="polite" data-testid="current-operation">
+      <Group gap="xs">
+        <Text size="sm" fw={600}>
+          {KIND_LABEL[type] ?? type}
+        </Text>
+        <StatusBadge status={status} size="sm" />
+        {status === 'in_progress' && <Loader size="xs" aria-label="Running" />}
+      </Group>
+      {error && (
+        <Text size="sm" c="red.8">
+          {error}
+        </Text>
+      )}
+      {output ? (
+        <Code block mah={300} style={{ overflow: 'auto', whiteSpace: 'pre-wrap' }} aria-label="Operation output">
+          {output}
+        </Code>
+      ) : status === 'in_progress' ? (
+        <Text size="xs" c="dimmed">
+          Output appears when the operation ends.
+        </Text>
+      ) : null}
+    </Stack>
+  );
+}
+
+function UpgradeControl({ environment, onStart, busy }: { environment: Environment; onStart: (version: string) => Promise<unknown>; busy: boolean }) {
+  const [version, setVersion] = useState<string | null>(null);
+  const versions = useVersions(environment.id, environment.upgradeConfig !== null);
+  if (!environment.upgradeConfig) return null;
+  return (
+    <Group gap="xs" align="flex-end">
+      <Select
+        label="Version"
+        placeholder={versions.isPending ? 'loading…' : versions.isError ? 'list unavailable' : 'choose'}
+        data={versions.data?.versions ?? []}
+        value={version}
+        onChange={setVersion}
+        searchable
+        w={180}
+        error={versions.isError ? describeError(versions.error) : undefined}
+      />
+      <ConfirmButton
+        color="orange"
+        disabled={!version || busy}
+        title={`Upgrade ${environment.name}?`}
+        message={`Passivbot on ${environment.name} will be upgraded to ${version ?? ''}. Bots may restart.`}
+        confirmLabel="Upgrade"
+        onConfirm={() => onStart(version ?? '')}
+      >
+        Upgrade
+      </ConfirmButton>
+    </Group>
+  );
+}
+
+/** Check health, restart, upgrade and deploy (operators), and the recent operations (everyone). */
+export function OperationsPanel({ environment }: { environment: Environment }) {
+  const { can } = useSession();
+  const [current, setCurrent] = useState<string | null>(null);
+  const start = useStartOperation(environment.id);
+  const refreshInfo = useRefreshSystemInfo(environment.id);
+  const recent = useOperations(environment.id);
+  const operator = can('operator');
+
+  const run = (kind: OperationKind, version?: string) =>
+    start.mutateAsync({ kind, ...(version !== undefined && { version }) }).then(
+      (started) => setCurrent(started.operationId),
+      (error: unknown) => {
+        notifyError(`${KIND_LABEL[kind] ?? kind} not started`, error);
+        throw error;
+      },
+    );
+
+  return (
+    <Stack gap="md">
+      {operator && (
+        <Group gap="xs" align="flex-end">
+          <Button variant="light" onClick={() => void run('check_health').catch(() => undefined)} loading={start.isPending && start.variables.kind === 'check_health'}>
+            Check health now
+          </Button>
+          <Button
+            variant="light"
+            loading={refreshInfo.isPending}
+            onClick={() => refreshInfo.mutate(undefined, { onError: (error) => notifyError('System info not collected', error) })}
+          >
+            Refresh system info
+          </Button>
+          {environment.commands && (
+            <ConfirmButton color="orange" title={`Restart ${environment.name}?`} message={`The configured restart (${environment.commands.type}) runs on ${environment.name}.`} confirmLabel="Restart" onConfirm={() => run('restart')}>
+              Restart
+            </ConfirmButton>
+          )}
+          {environment.kind === 'ssh' && (
+            <ConfirmButton
+              color="blue"
+              title={`Deploy to ${environment.name}?`}
+              message={`pbfleet prepares ${environment.name} for bots (directories and helper files). Running it again changes nothing that is already in place.`}
+              confirmLabel="Deploy"
+              onConfirm={() => run('deploy')}
+            >
+              Deploy
+            </ConfirmButton>
+          )}
+          <UpgradeControl environment={environment} onStart={(version) => run('upgrade', version)} busy={start.isPending} />
+        </Group>
+      )}
+      {current && <CurrentOperation id={current} />}
+      {recent.isError && <Alert color="red">{describeError(recent.error)}</Alert>}
+      {recent.data && recent.data.length > 0 && (
+        <Table.ScrollContainer minWidth={480}>
+          <Table aria-label="Recent operations" verticalSpacing={4}>
+            <Table.Thead>
+              <Table.Tr>
+                <Table.Th>Operation</Table.Th>
+                <Table.Th>Status</Table.Th>
+                <Table.Th>By</Table.Th>
+                <Table.Th>Started</Table.Th>
+                <Table.Th>Result</Table.Th>
+              </Table.Tr>
+            </Table.Thead>
+            <Table.Tbody>
+              {recent.data.map((op) => (
+                <Table.Tr key={op.id}>
+                  <Table.Td>
+                    {operator ? (
+                      <Button variant="subtle" size="compact-sm" onClick={() => setCurrent(op.id)} aria-label={`Show ${KIND_LABEL[op.type] ?? op.type} output from ${ago(op.startedAt)}`}>
+                        {KIND_LABEL[op.type] ?? op.type}
+                      </Button>
+                    ) : (
+                      (KIND_LABEL[op.type] ?? op.type)
+                    )}
+                  </Table.Td>
+                  <Table.Td>
+                    <StatusBadge status={op.status} size="sm" />
+                  </Table.Td>
+                  <Table.Td>{op.requestedBy ?? '–'}</Table.Td>
+                  <Table.Td title={op.startedAt}>{ago(op.startedAt)}</Table.Td>
+                  <Table.Td>
+                    <Text size="xs" lineClamp={2}>
+                      {op.error ?? ''}
+                    </Text>
+                  </Table.Td>
+                </Table.Tr>
+              ))}
+            </Table.Tbody>
+          </Table>
+        </Table.ScrollContainer>
+      )}
+    </Stack>
+  );
+}
