@@ -6280,8 +6280,12 @@ export interface paths {
                         "application/json": {
                             environmentId: string;
                             error: string | null;
+                            /** @description exit status of the SSH command (restart, upgrade); null for HTTP commands, a command ended by a signal or timeout, and other operations */
+                            exitCode: number | null;
                             /** Format: date-time */
                             finishedAt: string | null;
+                            /** @description status code the HTTP command answered (restart, upgrade); null otherwise */
+                            httpStatus: number | null;
                             id: string;
                             /** @description operators and admins only: capped, credentials redacted */
                             output?: string;
@@ -9381,8 +9385,12 @@ export interface components {
         "def-5": {
             environmentId: string;
             error: string | null;
+            /** @description exit status of the SSH command (restart, upgrade); null for HTTP commands, a command ended by a signal or timeout, and other operations */
+            exitCode: number | null;
             /** Format: date-time */
             finishedAt: string | null;
+            /** @description status code the HTTP command answered (restart, upgrade); null otherwise */
+            httpStatus: number | null;
             id: string;
             /** @description operators and admins only: capped, credentials redacted */
             output?: string;
