@@ -1,4 +1,6 @@
+import Fastify from 'fastify';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { DataVersion, ResponseCache } from '../src/http/response-cache.js';
 import { newId } from '../src/lib/ids.js';
 import { createTestApp, type TestApp } from './helpers/app.js';
 import { testDatabases } from './helpers/databases.js';
@@ -47,5 +49,25 @@ describe.each(testDatabases)('cached list answers on $name', (database) => {
     expect(second.headers['content-type']).toMatch(/^application\/json/);
     expect(second.json()).toEqual(first.json());
     expect(second.body).not.toMatch(/password|argon2/);
+  });
+});
+
+describe('response cache keeping', () => {
+  it('keeps an answer from the second time its URL is asked; one-off URLs never push it out', async () => {
+    const app = Fastify();
+    const cache = new ResponseCache(new DataVersion(), 60_000, 10);
+    let computed = 0;
+    app.get('/n', async (request, reply) => cache.reply(request, reply, async () => ({ n: ++computed })));
+    const ask = async (url: string) => (await app.inject({ method: 'GET', url })).json<{ n: number }>().n;
+    try {
+      expect(await ask('/n?x=1')).toBe(1);
+      expect(await ask('/n?x=1')).toBe(2);
+      expect(await ask('/n?x=1')).toBe(2);
+      for (let i = 0; i < 50; i++) await ask(`/n?from=${i}`);
+      expect(computed).toBe(52);
+      expect(await ask('/n?x=1')).toBe(2);
+    } finally {
+      await app.close();
+    }
   });
 });

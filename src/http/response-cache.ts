@@ -15,6 +15,11 @@ export class DataVersion {
   }
 }
 
+/** An answer already written as JSON (in its response schema's shape): sent as it is. */
+export class JsonText {
+  constructor(readonly text: string) {}
+}
+
 /**
  * Serialised answers of read-heavy routes (dashboards poll the audit log and user list),
  * keyed by URL. An entry is served only while the data version it was computed at is still
@@ -24,6 +29,8 @@ export class DataVersion {
  */
 export class ResponseCache {
   private readonly entries = new Map<string, { version: number; at: number; body: Buffer }>();
+  /** URLs asked once and not (yet) kept: an answer is kept from the second time its URL is asked. */
+  private readonly askedOnce = new Set<string>();
 
   constructor(
     private readonly version: DataVersion,
@@ -40,7 +47,16 @@ export class ResponseCache {
     if (hit && hit.version === this.version.value && now - hit.at < this.maxAgeMs) return reply.send(hit.body);
     // Read the version before the query: a write that lands during it makes this entry stale.
     const version = this.version.value;
-    const serialized = reply.serialize(await compute());
+    const result = await compute();
+    const serialized = result instanceof JsonText ? result.text : reply.serialize(result);
+    // A URL asked once (a filter that changes with every request) is not worth a copy and the
+    // memory, and would push out the answers polled again and again.
+    if (!hit && !this.askedOnce.has(key)) {
+      if (this.askedOnce.size >= this.maxEntries) this.askedOnce.delete(this.askedOnce.values().next().value as string);
+      this.askedOnce.add(key);
+      return reply.send(serialized);
+    }
+    this.askedOnce.delete(key);
     // Kept as bytes: a hit is then written without encoding the JSON again.
     const body = typeof serialized === 'string' ? Buffer.from(serialized) : Buffer.from(serialized as ArrayBuffer);
     if (this.entries.size >= this.maxEntries) this.entries.delete(this.entries.keys().next().value as string);

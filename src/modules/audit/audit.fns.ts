@@ -1,3 +1,4 @@
+import type { AuditLogRow } from '../../db/types.js';
 import { roleAllows, type Role } from '../../lib/roles.js';
 import type { AuditType } from './audit.types.js';
 
@@ -38,3 +39,40 @@ const ADMIN_ONLY_TYPES: readonly AuditType[] = ['auth'];
 export const hiddenAuditTypes = (role: Role): readonly AuditType[] => (roleAllows(role, 'admin') ? [] : ADMIN_ONLY_TYPES);
 
 export const auditTypeVisibleTo = (role: Role, type: AuditType): boolean => !hiddenAuditTypes(role).includes(type);
+
+/** AuditEntrySchema's keys in order, each with the audit_logs column it comes from. */
+export const AUDIT_ENTRY_COLUMNS = [
+  ['id', 'id'],
+  ['timestamp', 'ts'],
+  ['environmentId', 'environment_id'],
+  ['environmentName', 'environment_name'],
+  ['userId', 'user_id'],
+  ['username', 'username'],
+  ['type', 'type'],
+  ['level', 'level'],
+  ['action', 'action'],
+  ['message', 'message'],
+  ['details', 'details'],
+  ['requestId', 'request_id'],
+  ['ip', 'ip'],
+] as const satisfies readonly (readonly [string, keyof AuditLogRow])[];
+
+const text = (value: string | null): string => (value === null ? 'null' : JSON.stringify(value));
+
+/**
+ * Entries as the JSON text AuditEntrySchema's serializer writes for them, built from the rows:
+ * `details` is stored as JSON.stringify wrote it, so its text goes in as it is instead of being
+ * parsed and written again.
+ */
+export function auditEntriesJson(rows: readonly Pick<AuditLogRow, (typeof AUDIT_ENTRY_COLUMNS)[number][1]>[]): string {
+  let out = '[';
+  for (let i = 0; i < rows.length; i++) {
+    const r = rows[i]!;
+    if (i > 0) out += ',';
+    out +=
+      `{"id":${text(r.id)},"timestamp":${text(r.ts)},"environmentId":${text(r.environment_id)},"environmentName":${text(r.environment_name)},` +
+      `"userId":${text(r.user_id)},"username":${text(r.username)},"type":${text(r.type)},"level":${text(r.level)},"action":${text(r.action)},` +
+      `"message":${text(r.message)},"details":${r.details || 'null'},"requestId":${text(r.request_id)},"ip":${text(r.ip)}}`;
+  }
+  return `${out}]`;
+}

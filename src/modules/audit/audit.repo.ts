@@ -1,8 +1,20 @@
-import { sql, type SelectQueryBuilder } from 'kysely';
+import { sql, SqliteIntrospector, type SelectQueryBuilder } from 'kysely';
 import type { Db, Executor } from '../../db/database.js';
 import { likeContains, toCount } from '../../db/errors.js';
 import type { AuditLogRow, Database } from '../../db/types.js';
+import { AUDIT_ENTRY_COLUMNS, auditEntriesJson } from './audit.fns.js';
 import type { AuditEntry, AuditFilter } from './audit.types.js';
+
+const COLUMNS = AUDIT_ENTRY_COLUMNS.map(([, column]) => column);
+
+/**
+ * SQLite writes a page of entries as JSON itself (json_object per row, in AuditEntrySchema's key
+ * order), so no row object is built and no `details` text is parsed and written again: the stored
+ * text is valid JSON written by JSON.stringify, and json() embeds it as it is.
+ */
+const SQLITE_ENTRY_JSON = sql.raw(
+  `json_object(${AUDIT_ENTRY_COLUMNS.map(([key, column]) => `'${key}', ${column === 'details' ? "json(nullif(details, ''))" : column}`).join(', ')})`,
+);
 
 function toEntry(row: AuditLogRow): AuditEntry {
   return {
@@ -37,6 +49,7 @@ function applyFilter<O>(query: SelectQueryBuilder<Database, 'audit_logs', O>, fi
 }
 
 export function createAuditRepo(db: Db) {
+  const onSqlite = db.introspection instanceof SqliteIntrospector;
   return {
     async insert(entry: AuditEntry, ex: Executor = db): Promise<void> {
       await ex
@@ -72,6 +85,21 @@ export function createAuditRepo(db: Db) {
         .offset((page - 1) * limit)
         .execute();
       return rows.map(toEntry);
+    },
+
+    /** A page of entries, newest first, as the JSON text of an AuditEntry array. */
+    async listJson(filter: AuditFilter, page: number, limit: number, ex: Executor = db): Promise<string> {
+      const query = applyFilter(ex.selectFrom('audit_logs').select(COLUMNS), filter)
+        .orderBy('ts', 'desc')
+        .orderBy('id', 'desc')
+        .limit(limit)
+        .offset((page - 1) * limit);
+      if (!onSqlite) return auditEntriesJson(await query.execute());
+      const row = await ex
+        .selectFrom(query.as('e'))
+        .select(sql<string>`json_group_array(${SQLITE_ENTRY_JSON} order by ts desc, id desc)`.as('logs'))
+        .executeTakeFirstOrThrow();
+      return row.logs;
     },
 
     async count(filter: AuditFilter, ex: Executor = db): Promise<number> {

@@ -1,7 +1,7 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import type { FastifyRequest } from 'fastify';
 import { principalOf } from '../../http/auth.js';
-import type { ResponseCache } from '../../http/response-cache.js';
+import { JsonText, type ResponseCache } from '../../http/response-cache.js';
 import { IdParams, pagination, responses } from '../../http/schemas.js';
 import { ValidationError } from '../../lib/errors.js';
 import { hiddenAuditTypes } from './audit.fns.js';
@@ -39,8 +39,9 @@ export const auditRoutes: FastifyPluginAsyncTypebox<{ audit: AuditService; cache
         reply,
         async () => {
           const { page = 1, limit = 50, ...filter } = request.query;
-          const result = await audit.list(scoped(request, filter), page, limit);
-          return { logs: result.logs, pagination: pagination(page, limit, result.total) };
+          const { logsJson, total } = await audit.listJson(scoped(request, filter), page, limit);
+          // Written by hand in AuditList's key order: the entries come as JSON text from the database.
+          return new JsonText(`{"logs":${logsJson},"pagination":${JSON.stringify(pagination(page, limit, total))}}`);
         },
         // What a viewer may see differs from an admin's page of the same URL.
         hiddenAuditTypes(principalOf(request).role).join(','),

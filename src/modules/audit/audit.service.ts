@@ -58,6 +58,12 @@ export function createAuditService(deps: {
       return { logs, total };
     },
 
+    /** Like `list`, with the page as the JSON text of an AuditEntry array (the read dashboards poll). */
+    async listJson(filter: AuditFilter, page: number, limit: number): Promise<{ logsJson: string; total: number }> {
+      const [logsJson, total] = await Promise.all([auditRepo.listJson(filter, page, limit), auditRepo.count(filter)]);
+      return { logsJson, total };
+    },
+
     count: (filter: AuditFilter) => auditRepo.count(filter),
 
     async stats(filter: AuditFilter): Promise<{ total: number; byType: Record<string, number>; byLevel: Record<string, number> }> {
