@@ -59,7 +59,16 @@ export function webBuildStale(): boolean {
 
 export async function buildWeb(options: { quiet?: boolean } = {}): Promise<void> {
   const { build } = await import('vite');
-  await build({ configFile: join(WEB_DIR, 'vite.config.ts'), logLevel: options.quiet ? 'warn' : 'info' });
+  // Vite takes React's build from NODE_ENV when it is set: under vitest (NODE_ENV=test) it would
+  // bundle React's development build (jsxDEV, ~60% more JavaScript). The UI always ships production.
+  const nodeEnv = process.env.NODE_ENV;
+  process.env.NODE_ENV = 'production';
+  try {
+    await build({ configFile: join(WEB_DIR, 'vite.config.ts'), mode: 'production', logLevel: options.quiet ? 'warn' : 'info' });
+  } finally {
+    if (nodeEnv === undefined) delete process.env.NODE_ENV;
+    else process.env.NODE_ENV = nodeEnv;
+  }
   const count = precompress(WEB_OUT);
   if (!options.quiet) console.log(`${WEB_OUT}: ${count} files precompressed (.br, .gz)`);
 }
