@@ -3,6 +3,9 @@
  * Seeds 10,000 audit entries and 50 users, starts the built server as its own process, and
  * drives authenticated GET /api/v1/logs?limit=100 and GET /api/v1/users for 10 s each.
  * Also prints start-to-ready time and idle RSS. Targets: >= 0.5x bare; RSS < 100 MB; ready < 1.5 s.
+ * Then, with wrk (-t1 -c50), the audit list uncached (a `from=` that changes every request, so
+ * the response cache never answers) and cached, beside the Gin and FastAPI peers of
+ * ../shared/peers doing the same work in the same run. Target: pbfleet uncached >= Gin.
  */
 import { execFileSync } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
@@ -13,7 +16,8 @@ import { loadConfig } from '../src/config/config.js';
 import { migrateToLatest, openDatabase } from '../src/db/database.js';
 import type { AuditLogsTable } from '../src/db/types.js';
 import { newId } from '../src/lib/ids.js';
-import { freePort, load, rssMb, start, startFlags, table, waitFor } from './lib.js';
+import { cpuSeconds, freePort, load, rssMb, start, startFlags, table, waitFor } from './lib.js';
+import { hasWrk, startPeers, wrk, type WrkResult } from './peers.js';
 
 const SECONDS = Number(process.env.BENCH_SECONDS ?? 10);
 const PASSWORD = 'bench password 1';
@@ -82,7 +86,7 @@ async function main(): Promise<void> {
   const env = { PATH: process.env.PATH, PBFLEET_DATA_DIR: dataDir, PBFLEET_PORT: String(port), PBFLEET_HOST: '127.0.0.1', PBFLEET_LOG_LEVEL: 'warn' };
   const spawnedAt = performance.now();
   const server = start(process.execPath, [...startFlags(), join(root, 'dist/cli.js'), 'serve'], env);
-  await waitFor(`${base}/api/v1/ready`);
+  await waitFor(`${base}/api/v1/ready`, 60_000);
   const readyMs = Math.round(performance.now() - spawnedAt);
   await new Promise((r) => setTimeout(r, 1000));
   const idleRss = rssMb(server.pid as number);
@@ -105,6 +109,8 @@ async function main(): Promise<void> {
   await waitFor(`http://127.0.0.1:${barePort}${paths[1]}`);
 
   const rows: Record<string, string | number>[] = [];
+  const peerRows: Record<string, string | number>[] = [];
+  const peerNotes: string[] = [];
   try {
     for (const path of paths) {
       const api = await load(`pbfleet ${path}`, `${base}${path}`, headers, SECONDS);
@@ -115,6 +121,8 @@ async function main(): Promise<void> {
       }
       rows.push({ target: `  ratio pbfleet/bare`, 'req/s': (api.rps / baseline.rps).toFixed(2), 'p50 ms': '', 'p99 ms': '', errors: '', 'bytes/resp': `RSS under load ${loadedRss} MB` });
     }
+    bare.kill('SIGTERM');
+    await comparePeers(`${base}/api/v1/logs?limit=100`, headers, server.pid as number, peerRows, peerNotes);
   } finally {
     server.kill('SIGTERM');
     bare.kill('SIGTERM');
@@ -124,7 +132,42 @@ async function main(): Promise<void> {
   console.log(table(rows));
   console.log(`\nstart to ready: ${readyMs} ms (target < 1500)`);
   console.log(`idle RSS after ready: ${idleRss} MB (target < 100)`);
+  console.log(`\naudit list beside the peers — wrk -t1 -c50 -d${SECONDS}s each, same run, 10,000 rows, bearer check, newest 100 + total\n`);
+  if (peerRows.length) console.log(table(peerRows));
+  for (const note of peerNotes) console.log(note);
   rmSync(dataDir, { recursive: true, force: true });
+}
+
+/**
+ * pbfleet's audit list uncached and cached, then each available peer, all with wrk. Besides req/s,
+ * the CPU time the server process spent per answer: on a busy machine a server with more threads
+ * gets more of the CPU, so req/s alone compares the machine's load as much as the servers.
+ */
+async function comparePeers(url: string, headers: Record<string, string>, pid: number, rows: Record<string, string | number>[], notes: string[]): Promise<void> {
+  if (!(await hasWrk())) {
+    notes.push('skipped: wrk is not installed (apt-get install wrk)');
+    return;
+  }
+  const peers = await startPeers();
+  try {
+    const measure = async (target: string, serverPid: number, run: () => Promise<WrkResult>) => {
+      const cpuBefore = cpuSeconds(serverPid);
+      const r = await run();
+      const cpuUs = r.requests ? Math.round(((cpuSeconds(serverPid) - cpuBefore) * 1e6) / r.requests) : NaN;
+      rows.push({ target, 'req/s': r.rps, 'p99 ms': r.p99Ms, 'CPU µs/req': cpuUs, 'errors/non-2xx': r.errors + r.non2xx });
+      return { ...r, cpuUs };
+    };
+    const uncached = await measure('pbfleet uncached (from= changes every request)', pid, () => wrk(url, headers, SECONDS, { uncached: true }));
+    await measure('pbfleet cached (same URL, 1 s response cache)', pid, () => wrk(url, headers, SECONDS));
+    for (const peer of peers.running) {
+      const result = await measure(`${peer.name} peer`, peer.pid, () => wrk(peer.url, peer.headers, SECONDS));
+      const target = peer.name === 'gin' ? ' (target >= 1)' : '';
+      notes.push(`pbfleet uncached vs ${peer.name}: ${(uncached.rps / Math.max(1, result.rps)).toFixed(2)}x the req/s; ${peer.name} spends ${(result.cpuUs / uncached.cpuUs).toFixed(2)}x pbfleet's CPU per answer${target}`);
+    }
+    notes.push(...peers.skipped);
+  } finally {
+    peers.stop();
+  }
 }
 
 main().catch((error: unknown) => {
