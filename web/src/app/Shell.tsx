@@ -70,62 +70,63 @@ function ThemeToggle() {
 function AlertTray({ alerts, dismiss, clear, onNavigate }: { alerts: ShellAlert[]; dismiss: (id: string) => void; clear: () => void; onNavigate: (a: ShellAlert) => void }) {
   const [opened, setOpened] = useState(false);
   return (
-    <Popover opened={opened} onChange={setOpened} position="bottom-end" width={340} shadow="md" withinPortal>
-      <Popover.Target>
-        <Indicator label={alerts.length} size={16} color="red" disabled={alerts.length === 0} offset={4}>
-          <ActionIcon variant="default" size="lg" onClick={() => setOpened((o) => !o)} aria-label={`Alerts (${alerts.length})`} aria-expanded={opened}>
+    // The button is the popover's target (it gets aria-haspopup/aria-expanded); the count badge wraps the popover.
+    <Indicator label={alerts.length} size={16} color="red" disabled={alerts.length === 0} offset={4}>
+      <Popover opened={opened} onChange={setOpened} position="bottom-end" width={340} shadow="md" withinPortal>
+        <Popover.Target>
+          <ActionIcon variant="default" size="lg" onClick={() => setOpened((o) => !o)} aria-label={`Alerts (${alerts.length})`}>
             <BellIcon />
           </ActionIcon>
-        </Indicator>
-      </Popover.Target>
-      <Popover.Dropdown>
-        <Group justify="space-between" mb="xs">
-          <Text fw={600}>Alerts</Text>
-          {alerts.length > 0 && (
-            <Button size="compact-xs" variant="subtle" onClick={clear}>
-              Clear all
-            </Button>
-          )}
-        </Group>
-        {alerts.length === 0 ? (
-          <Text size="sm" c="dimmed">
-            Nothing has gone wrong since you signed in.
-          </Text>
-        ) : (
-          <ScrollArea.Autosize mah={360}>
-            <Stack gap="xs" component="ul" style={{ listStyle: 'none', padding: 0, margin: 0 }}>
-              {alerts.map((a) => (
-                <li key={a.id}>
-                  <Group justify="space-between" wrap="nowrap" align="flex-start">
-                    <UnstyledButton
-                      onClick={() => {
-                        setOpened(false);
-                        onNavigate(a);
-                      }}
-                    >
-                      <Text size="sm" fw={600} c="red">
-                        {a.title}
-                      </Text>
-                      {a.message && (
-                        <Text size="xs" lineClamp={2}>
-                          {a.message}
+        </Popover.Target>
+        <Popover.Dropdown>
+          <Group justify="space-between" mb="xs">
+            <Text fw={600}>Alerts</Text>
+            {alerts.length > 0 && (
+              <Button size="compact-xs" variant="subtle" onClick={clear}>
+                Clear all
+              </Button>
+            )}
+          </Group>
+          {alerts.length === 0 ? (
+            <Text size="sm" c="dimmed">
+              Nothing has gone wrong since you signed in.
+            </Text>
+          ) : (
+            <ScrollArea.Autosize mah={360}>
+              <Stack gap="xs" component="ul" style={{ listStyle: 'none', padding: 0, margin: 0 }}>
+                {alerts.map((a) => (
+                  <li key={a.id}>
+                    <Group justify="space-between" wrap="nowrap" align="flex-start">
+                      <UnstyledButton
+                        onClick={() => {
+                          setOpened(false);
+                          onNavigate(a);
+                        }}
+                      >
+                        <Text size="sm" fw={600} c="red">
+                          {a.title}
                         </Text>
-                      )}
-                      <Text size="xs" c="dimmed">
-                        {new Date(a.ts).toLocaleTimeString()}
-                      </Text>
-                    </UnstyledButton>
-                    <Button size="compact-xs" variant="subtle" color="gray" onClick={() => dismiss(a.id)} aria-label={`Dismiss: ${a.title}`}>
-                      Dismiss
-                    </Button>
-                  </Group>
-                </li>
-              ))}
-            </Stack>
-          </ScrollArea.Autosize>
-        )}
-      </Popover.Dropdown>
-    </Popover>
+                        {a.message && (
+                          <Text size="xs" lineClamp={2}>
+                            {a.message}
+                          </Text>
+                        )}
+                        <Text size="xs" c="dimmed">
+                          {new Date(a.ts).toLocaleTimeString()}
+                        </Text>
+                      </UnstyledButton>
+                      <Button size="compact-xs" variant="subtle" color="gray" onClick={() => dismiss(a.id)} aria-label={`Dismiss: ${a.title}`}>
+                        Dismiss
+                      </Button>
+                    </Group>
+                  </li>
+                ))}
+              </Stack>
+            </ScrollArea.Autosize>
+          )}
+        </Popover.Dropdown>
+      </Popover>
+    </Indicator>
   );
 }
 
