@@ -154,7 +154,7 @@ async function comparePeers(url: string, headers: Record<string, string>, pid: n
       const cpuBefore = cpuSeconds(serverPid);
       const r = await run();
       const cpuUs = r.requests ? Math.round(((cpuSeconds(serverPid) - cpuBefore) * 1e6) / r.requests) : NaN;
-      rows.push({ target, 'req/s': r.rps, 'p99 ms': r.p99Ms, 'CPU µs/req': cpuUs, 'errors/non-2xx': r.errors + r.non2xx });
+      rows.push({ target, 'req/s': r.rps, 'p99 ms': r.p99Ms, 'CPU µs/req': cpuUs, 'errors/non-2xx': r.errors + r.non2xx, 'of which >2 s': r.timeouts });
       return { ...r, cpuUs };
     };
     const uncached = await measure('pbfleet uncached (from= changes every request)', pid, () => wrk(url, headers, SECONDS, { uncached: true }));

@@ -24,7 +24,9 @@ export interface WrkResult {
   rps: number;
   p99Ms: number;
   non2xx: number;
+  /** Socket errors, of which `timeouts` are answers that took longer than wrk's 2 s. */
   errors: number;
+  timeouts: number;
 }
 
 export async function hasWrk(): Promise<boolean> {
@@ -68,7 +70,8 @@ export async function wrk(url: string, headers: Record<string, string>, seconds:
     const non2xx = Number(/Non-2xx or 3xx responses:\s+(\d+)/.exec(stdout)?.[1] ?? 0);
     const socketErrors = /Socket errors: connect (\d+), read (\d+), write (\d+), timeout (\d+)/.exec(stdout);
     const errors = socketErrors ? socketErrors.slice(1).reduce((sum, v) => sum + Number(v), 0) : 0;
-    return { requests, rps: Math.round(rps), p99Ms: Math.round(p99Ms * 10) / 10, non2xx, errors };
+    const timeouts = Number(socketErrors?.[4] ?? 0);
+    return { requests, rps: Math.round(rps), p99Ms: Math.round(p99Ms * 10) / 10, non2xx, errors, timeouts };
   } finally {
     if (dir) rmSync(dir, { recursive: true, force: true });
   }
