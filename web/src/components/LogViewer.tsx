@@ -4,14 +4,16 @@
  * animation frame the queue is folded into a bounded buffer and React renders once; only the
  * visible rows exist in the DOM (TanStack Virtual, fixed row height).
  */
-import { ActionIcon, Badge, Button, Group, Select, Text, TextInput, Tooltip } from '@mantine/core';
+import { ActionIcon, Badge, Button, Group, Select, TextInput, Tooltip } from '@mantine/core';
 import { useVirtualizer } from '@tanstack/react-virtual';
 import { memo, useCallback, useEffect, useLayoutEffect, useMemo, useRef, useState, type KeyboardEvent, type ReactNode, type WheelEvent } from 'react';
 import { useHubTopic, type HubMessage } from '../lib/hub';
-import { BoundedList, isFiltering, isLogBatch, lineMatches, LogBuffer, LOG_LEVELS, NO_FILTER, type LogFilter, type LogLevel, type LogLine } from './log-buffer';
+import { BoundedList, isFiltering, isLogBatch, levelOf, lineMatches, LogBuffer, LOG_LEVELS, NO_FILTER, type LogFilter, type LogLevel, type LogLine } from './log-buffer';
 import classes from './LogViewer.module.css';
 
 const ROW_HEIGHT = 18;
+/** At most this often the viewer redraws (20 Hz): a flood costs the page a bounded share of its frames. */
+const MIN_COMMIT_MS = 50;
 /** Characters of one line drawn (the download has them all). */
 const MAX_DRAWN = 1000;
 
@@ -47,21 +49,72 @@ function Highlighted({ text, needle }: { text: string; needle: string }): ReactN
   return parts;
 }
 
-const Row = memo(function Row({ line, needle, start }: { line: LogLine; needle: string; start: number }) {
-  const kind = line.seq < 0 ? classes.note : line.error ? classes.error : line.level === 'DEBUG' || line.level === 'TRACE' ? classes.debug : line.level === 'WARNING' ? classes.warning : '';
+function kindOf(line: LogLine): string {
+  if (line.seq < 0) return classes.note ?? '';
+  if (line.error) return classes.error ?? '';
+  const level = levelOf(line);
+  return (level === 'DEBUG' || level === 'TRACE' ? classes.debug : level === 'WARNING' ? classes.warning : '') ?? '';
+}
+
+/** One line; `start` positions it inside the virtualised (paused) list, none stacks it in the tail. */
+const Row = memo(function Row({ line, needle, start }: { line: LogLine; needle: string; start?: number }) {
   return (
-    <div className={`${classes.row} ${kind}`} style={{ transform: `translateY(${start}px)` }} data-error={line.error || undefined} data-seq={line.seq}>
+    <div
+      className={`${start === undefined ? classes.line : classes.row} ${kindOf(line)}`}
+      style={start === undefined ? undefined : { transform: `translateY(${start}px)` }}
+      data-error={line.error || undefined}
+      data-seq={line.seq}
+    >
       <Highlighted text={line.text} needle={needle} />
     </div>
   );
 });
 
+interface ToolbarProps {
+  follow: boolean;
+  onFollow: (on: boolean) => void;
+  newCount: number;
+  level: LogLevel | null;
+  onLevel: (level: LogLevel | null) => void;
+  query: string;
+  onQuery: (query: string) => void;
+  downloadHref: string | undefined;
+}
+
+const LEVEL_OPTIONS = LOG_LEVELS.map((l) => ({ value: l, label: `${l} and above` }));
+
+/** The controls; memoised (setters are stable), so a redraw of the lines does not re-render them. */
+const Toolbar = memo(
+  function Toolbar({ follow, onFollow, newCount, level, onLevel, query, onQuery, downloadHref }: ToolbarProps) {
+    return (
+      <>
+        <Button size="xs" variant={follow ? 'filled' : 'light'} onClick={() => onFollow(!follow)} aria-pressed={follow}>
+          {follow ? 'Pause' : 'Follow'}
+        </Button>
+        {!follow && newCount > 0 && (
+          <Badge variant="light" color="blue">
+            {newCount.toLocaleString()} new
+          </Badge>
+        )}
+        <Select size="xs" w={140} aria-label="Lowest level shown" placeholder="All levels" clearable data={LEVEL_OPTIONS} value={level} onChange={(value) => onLevel(value ?? null)} />
+        <TextInput size="xs" w={180} aria-label="Search the log" placeholder="Search" value={query} onChange={(e) => onQuery(e.currentTarget.value)} />
+        {downloadHref && (
+          <Tooltip label="The whole log file">
+            <ActionIcon component="a" href={downloadHref} download variant="light" size="md" aria-label="Download the log">
+              <span aria-hidden="true">⤓</span>
+            </ActionIcon>
+          </Tooltip>
+        )}
+      </>
+    );
+  },
+  (a, b) => a.follow === b.follow && a.newCount === b.newCount && a.level === b.level && a.query === b.query && a.downloadHref === b.downloadHref && a.onFollow === b.onFollow,
+);
+
 export function LogViewer({ topic, downloadHref, capacity = 20_000, height = 420, label = 'Log' }: LogViewerProps) {
   const buffer = useMemo(() => new LogBuffer(capacity), [capacity]);
   // Lines passing the filter, bounded like the buffer; rebuilt when the filter changes.
   const shown = useRef(new BoundedList<LogLine>(capacity));
-  const pending = useRef<unknown[]>([]);
-  const frame = useRef(0);
   const filterRef = useRef<LogFilter>(NO_FILTER);
   const followRef = useRef(true);
   const [, setTick] = useState(0);
@@ -73,36 +126,63 @@ export function LogViewer({ topic, downloadHref, capacity = 20_000, height = 420
   const [query, setQuery] = useState('');
   const needle = query.trim().toLowerCase();
   const scroller = useRef<HTMLDivElement>(null);
+  /** Rows that fit in the line area: all the tail view draws while following. */
+  const [fit, setFit] = useState(30);
 
-  const flush = useCallback(() => {
-    frame.current = 0;
-    const batches = pending.current;
-    pending.current = [];
-    const filter = filterRef.current;
-    let added = 0;
-    for (const batch of batches) {
-      if (!isLogBatch(batch)) continue;
-      for (const line of buffer.append(batch)) {
-        if (!lineMatches(line, filter)) continue;
-        shown.current.push(line);
-        added += 1;
+  useLayoutEffect(() => {
+    const el = scroller.current;
+    if (!el) return;
+    const observer = new ResizeObserver(() => setFit(Math.ceil(el.clientHeight / ROW_HEIGHT) + 1));
+    observer.observe(el);
+    return () => observer.disconnect();
+  }, []);
+
+  // Hub messages are only queued; at most every MIN_COMMIT_MS, on an animation frame, the queue
+  // is folded into the buffer and React renders once.
+  const pipe = useMemo(() => {
+    let queue: unknown[] = [];
+    let frameId = 0;
+    let last = 0;
+    const run = (now: number) => {
+      frameId = 0;
+      if (now - last < MIN_COMMIT_MS) {
+        frameId = requestAnimationFrame(run);
+        return;
       }
-    }
-    if (added === 0) return;
-    if (followRef.current) setTick((t) => t + 1);
-    else setNewWhilePaused((n) => n + added);
+      last = now;
+      const batches = queue;
+      queue = [];
+      const filter = filterRef.current;
+      let added = 0;
+      for (const batch of batches) {
+        if (!isLogBatch(batch)) continue;
+        for (const line of buffer.append(batch)) {
+          if (!lineMatches(line, filter)) continue;
+          shown.current.push(line);
+          added += 1;
+        }
+      }
+      if (added === 0) return;
+      if (followRef.current) setTick((t) => t + 1);
+      else setNewWhilePaused((n) => n + added);
+    };
+    return {
+      push(payload: unknown) {
+        queue.push(payload);
+        frameId ||= requestAnimationFrame(run);
+      },
+      cancel: () => cancelAnimationFrame(frameId),
+    };
   }, [buffer]);
 
   const onMessage = useCallback(
     (message: HubMessage) => {
-      if (message.type !== 'log') return;
-      pending.current.push(message.payload);
-      frame.current ||= requestAnimationFrame(flush);
+      if (message.type === 'log') pipe.push(message.payload);
     },
-    [flush],
+    [pipe],
   );
   useHubTopic([topic], onMessage);
-  useEffect(() => () => cancelAnimationFrame(frame.current), []);
+  useEffect(() => () => pipe.cancel(), [pipe]);
 
   const setFollow = useCallback((on: boolean) => {
     followRef.current = on;
@@ -122,20 +202,25 @@ export function LogViewer({ topic, downloadHref, capacity = 20_000, height = 420
     setTick((t) => t + 1);
   }, [level, needle, buffer, capacity]);
 
-  const lines = frozen ?? shown.current.view();
+  // Following: only the last lines that fit are drawn, stacked from the bottom (no scrolling, no
+  // layout of a tall list per frame). Paused: the kept lines, virtualised and scrollable.
+  const kept = shown.current;
+  const shownCount = frozen ? frozen.length : kept.length;
+  const tail = frozen ? [] : kept.items.slice(Math.max(kept.start, kept.items.length - fit));
   // Not memoised by a compiler here: the virtualiser is read fresh on every render.
   // eslint-disable-next-line react-hooks/incompatible-library
   const virtualizer = useVirtualizer({
-    count: lines.length,
+    count: frozen?.length ?? 0,
     getScrollElement: () => scroller.current,
     estimateSize: () => ROW_HEIGHT,
     overscan: 12,
   });
 
+  // Pausing shows the same last lines, now scrollable from the bottom up.
   useLayoutEffect(() => {
     const el = scroller.current;
-    if (follow && el) el.scrollTop = el.scrollHeight;
-  });
+    if (frozen && el) el.scrollTop = frozen.length * ROW_HEIGHT;
+  }, [frozen]);
 
   /** Scrolling up while following pauses (the lines stay put to be read). */
   const onWheel = (event: WheelEvent) => {
@@ -150,41 +235,13 @@ export function LogViewer({ topic, downloadHref, capacity = 20_000, height = 420
   return (
     <div>
       <Group gap="xs" mb="xs" wrap="wrap">
-        <Button size="xs" variant={follow ? 'filled' : 'light'} onClick={() => setFollow(!follow)} aria-pressed={follow}>
-          {follow ? 'Pause' : 'Follow'}
-        </Button>
-        {!follow && newWhilePaused > 0 && (
-          <Badge variant="light" color="blue">
-            {newWhilePaused.toLocaleString()} new
-          </Badge>
-        )}
-        <Select
-          size="xs"
-          w={140}
-          aria-label="Lowest level shown"
-          placeholder="All levels"
-          clearable
-          data={LOG_LEVELS.map((l) => ({ value: l, label: `${l} and above` }))}
-          value={level}
-          onChange={(value) => setLevel(value ?? null)}
-          comboboxProps={{ withinPortal: true }}
-        />
-        <TextInput size="xs" w={180} aria-label="Search the log" placeholder="Search" value={query} onChange={(e) => setQuery(e.currentTarget.value)} />
-        <Text size="xs" c="dimmed" aria-live="off">
-          {filtering ? `${lines.length.toLocaleString()} of ${buffer.lines.length.toLocaleString()} lines` : `${lines.length.toLocaleString()} lines`}
-        </Text>
-        {downloadHref && (
-          <Tooltip label="The whole log file">
-            <ActionIcon component="a" href={downloadHref} download variant="light" size="md" aria-label="Download the log">
-              <span aria-hidden="true">⤓</span>
-            </ActionIcon>
-          </Tooltip>
-        )}
+        <Toolbar follow={follow} onFollow={setFollow} newCount={newWhilePaused} level={level} onLevel={setLevel} query={query} onQuery={setQuery} downloadHref={downloadHref} />
+        <span className={classes.count}>{filtering ? `${shownCount.toLocaleString()} of ${buffer.lines.length.toLocaleString()} lines` : `${shownCount.toLocaleString()} lines`}</span>
       </Group>
       <div
         ref={scroller}
         className={classes.scroller}
-        style={{ height }}
+        style={{ height, overflowY: frozen ? 'auto' : 'hidden' }}
         role="log"
         aria-label={label}
         aria-live="off"
@@ -193,14 +250,20 @@ export function LogViewer({ topic, downloadHref, capacity = 20_000, height = 420
         onWheel={onWheel}
         onKeyDown={onKeyDown}
       >
-        {lines.length === 0 ? (
+        {shownCount === 0 ? (
           <div className={classes.empty}>{filtering ? 'No line matches.' : 'No lines yet.'}</div>
-        ) : (
+        ) : frozen ? (
           <div className={classes.inner} style={{ height: virtualizer.getTotalSize() }}>
             {virtualizer.getVirtualItems().map((item) => {
-              const line = lines[item.index];
+              const line = frozen[item.index];
               return line ? <Row key={item.key} line={line} needle={needle} start={item.start} /> : null;
             })}
+          </div>
+        ) : (
+          <div className={classes.tail} style={shownCount >= fit - 1 ? { bottom: 0 } : { top: 0 }}>
+            {tail.map((line, i) => (
+              <Row key={i} line={line} needle={needle} />
+            ))}
           </div>
         )}
       </div>

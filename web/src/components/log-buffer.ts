@@ -10,8 +10,14 @@ export interface LogLine {
   /** Line number from the server; -1 for the viewer's own notes (gaps, reconnects). */
   seq: number;
   text: string;
-  level: LogLevel | null;
+  /** Parsed on first use (levelOf): most lines of a flood are never drawn or filtered by level. */
+  level?: LogLevel | null;
   error: boolean;
+}
+
+export function levelOf(line: LogLine): LogLevel | null {
+  if (line.level === undefined) line.level = parseLevel(line.text);
+  return line.level;
 }
 
 /** What the hub sends for a log topic (LogBatch on the server). */
@@ -50,7 +56,8 @@ export function isFiltering(filter: LogFilter): boolean {
 
 export function lineMatches(line: LogLine, filter: LogFilter): boolean {
   if (filter.level !== null && line.seq >= 0) {
-    const atLevel = line.level !== null && RANK[line.level] >= RANK[filter.level];
+    const level = levelOf(line);
+    const atLevel = level !== null && RANK[level] >= RANK[filter.level];
     if (!atLevel && !(line.error && filter.level !== 'CRITICAL')) return false;
   }
   return filter.needle === '' || line.text.toLowerCase().includes(filter.needle);
@@ -114,7 +121,7 @@ export class LogBuffer {
     }
     for (let i = from; i < batch.lines.length; i++) {
       const text = batch.lines[i] as string;
-      const line: LogLine = { seq: (batch.seq ?? 0) + i, text, level: parseLevel(text), error: errors?.has(i) ?? false };
+      const line: LogLine = { seq: (batch.seq ?? 0) + i, text, level: undefined, error: errors?.has(i) ?? false };
       this.lines.push(line);
       added.push(line);
     }
