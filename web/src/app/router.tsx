@@ -30,10 +30,14 @@ const signInRoute = createRoute({
   component: lazyRouteComponent(() => import('../pages/sign-in/SignInPage')),
 });
 
+const Shell = lazyRouteComponent(() => import('./Shell'));
+
 const appRoute = createRoute({
   getParentRoute: () => rootRoute,
   id: 'app',
   beforeLoad: async ({ context }) => {
+    // Fetch the shell's code while asking who is signed in, not after (one round trip less on first load).
+    void Shell.preload?.()?.catch(() => undefined);
     try {
       await context.queryClient.ensureQueryData(meQuery);
     } catch (error) {
@@ -45,7 +49,7 @@ const appRoute = createRoute({
       throw error;
     }
   },
-  component: lazyRouteComponent(() => import('./Shell')),
+  component: Shell,
 });
 
 const indexRoute = createRoute({
