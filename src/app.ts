@@ -1,14 +1,14 @@
 import cors from '@fastify/cors';
 import helmet from '@fastify/helmet';
-import swagger from '@fastify/swagger';
-import swaggerUi from '@fastify/swagger-ui';
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import websocket from '@fastify/websocket';
 import Fastify, { LogController, type FastifyBaseLogger, type FastifyInstance, type FastifyServerOptions } from 'fastify';
 import type { AppConfig } from './config/config.js';
 import type { DatabaseHandle } from './db/database.js';
 import { registerAuth, type RouteRule } from './http/auth.js';
+import { registerBodyParsing } from './http/body-parsing.js';
 import { frameworkErrors, registerErrorHandling } from './http/error-handler.js';
+import { registerOpenApi } from './http/openapi.js';
 import { genReqId, registerRequestLog } from './http/request-log.js';
 import { DataVersion, ResponseCache } from './http/response-cache.js';
 import { ErrorEnvelope } from './http/schemas.js';
@@ -87,7 +87,7 @@ export async function buildApp(deps: AppDeps) {
   });
   const api = app.withTypeProvider<TypeBoxTypeProvider>();
   app.setValidatorCompiler(validatorCompiler);
-  app.removeContentTypeParser('text/plain'); // a text body on a JSON route is 415, not a confusing schema error
+  registerBodyParsing(app);
 
   // Composition root: the shared core, then each feature module in dependency order. A module
   // wires its own repository, services, hub topics and background work from what it is given;
@@ -153,15 +153,7 @@ export async function buildApp(deps: AppDeps) {
   registerAuth(app, auth.service, routeRules, { allowOrigins: config.allowOrigins });
   app.addSchema(ErrorEnvelope);
 
-  await app.register(swagger, {
-    openapi: {
-      openapi: '3.0.3',
-      info: { title: 'pbfleet API', version: VERSION, description: 'Control plane for Passivbot fleets' },
-      components: { securitySchemes: { bearer: { type: 'http', scheme: 'bearer', description: 'A session JWT from /auth/login or an API token (pbf_...)' } } },
-    },
-  });
-  // Its own CSP (the UI's is stricter than swagger-ui can live with).
-  await app.register(swaggerUi, { routePrefix: '/docs', staticCSP: true });
+  await registerOpenApi(app, VERSION);
 
   for (const module of [system, auth, users, audit, settings, hub, environments, accounts, instances, jobs, health]) await module.routes(api);
   // Last: the web UI answers only what no route above claims.

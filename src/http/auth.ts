@@ -50,9 +50,8 @@ export function registerAuth(app: FastifyInstance, auth: Pick<AuthService, 'auth
     for (const method of [route.method].flat()) {
       if (method !== 'HEAD') registry.push({ method, url: route.url, auth: rule, websocket });
     }
-    if (rule !== 'public' && route.schema) {
-      route.schema = { ...route.schema, security: [{ bearer: [] }] };
-    }
+    // The OpenAPI document says which routes need a token; `[]` marks a public one explicitly.
+    if (route.schema) route.schema = { ...route.schema, security: rule === 'public' ? [] : [{ bearer: [] }] };
   });
 
   app.addHook('onRequest', async (request, reply) => {

@@ -1,3 +1,4 @@
+import type { Readable } from 'node:stream';
 import Type, { type Static, type TSchema, type TSchemaOptions, type TString } from 'typebox';
 
 export const ErrorEnvelope = Type.Object(
@@ -15,6 +16,15 @@ export const ErrorEnvelope = Type.Object(
 /** Adds the error envelope to a route's responses, so OpenAPI and serialisation both know it. */
 export function responses<T extends Record<number, TSchema>>(ok: T) {
   return { ...ok, '4xx': ErrorEnvelope, '5xx': ErrorEnvelope };
+}
+
+/**
+ * A 2xx answer that is not JSON (an event stream, a file), by media type, so the OpenAPI document
+ * says what really comes back. Fastify never serialises these: the route sends a stream.
+ */
+export function mediaResponse(description: string, mediaTypes: readonly string[]) {
+  const body = Type.Unsafe<string | Readable>(Type.String({ description }));
+  return { description, content: Object.fromEntries(mediaTypes.map((type) => [type, { schema: body }])) };
 }
 
 export const Pagination = Type.Object({

@@ -13,7 +13,7 @@ const tags = ['accounts'];
 export const accountsRoutes: FastifyPluginAsyncTypebox<{ accounts: AccountsService }> = async (app, { accounts }) => {
   app.get(
     '/accounts',
-    { config: { auth: 'operator' }, schema: { tags, summary: 'List exchange accounts (which secret fields are set, never their values)', querystring: AccountListQuery, response: responses({ 200: AccountList }) } },
+    { config: { auth: 'operator' }, schema: { operationId: 'listAccounts', tags, summary: 'List exchange accounts (which secret fields are set, never their values)', querystring: AccountListQuery, response: responses({ 200: AccountList }) } },
     async (request) => {
       const { page = 1, limit = 50, exchange, q } = request.query;
       const result = await accounts.list({ page, limit, exchange, q });
@@ -23,13 +23,13 @@ export const accountsRoutes: FastifyPluginAsyncTypebox<{ accounts: AccountsServi
 
   app.get(
     '/accounts/:id',
-    { config: { auth: 'operator' }, schema: { tags, summary: 'One exchange account', params: IdParams, response: responses({ 200: AccountSchema }) } },
+    { config: { auth: 'operator' }, schema: { operationId: 'getAccount', tags, summary: 'One exchange account', params: IdParams, response: responses({ 200: AccountSchema }) } },
     async (request) => accounts.get(request.params.id),
   );
 
   app.post(
     '/accounts',
-    { config: { auth: 'admin' }, schema: { tags, summary: 'Add an exchange account (an api-keys.json user); secrets are write-only', body: CreateAccountBody, response: responses({ 201: AccountSchema }) } },
+    { config: { auth: 'admin' }, schema: { operationId: 'createAccount', tags, summary: 'Add an exchange account (an api-keys.json user); secrets are write-only', body: CreateAccountBody, response: responses({ 201: AccountSchema }) } },
     async (request, reply) => reply.status(201).send(await accounts.create(request.body, actorOf(request))),
   );
 
@@ -37,14 +37,14 @@ export const accountsRoutes: FastifyPluginAsyncTypebox<{ accounts: AccountsServi
     '/accounts/:id',
     {
       config: { auth: 'admin' },
-      schema: { tags, summary: 'Change an account; secrets omitted are kept, null clears them', params: IdParams, body: UpdateAccountBody, response: responses({ 200: AccountSchema }) },
+      schema: { operationId: 'updateAccount', tags, summary: 'Change an account; secrets omitted are kept, null clears them', params: IdParams, body: UpdateAccountBody, response: responses({ 200: AccountSchema }) },
     },
     async (request) => accounts.update(request.params.id, request.body, actorOf(request)),
   );
 
   app.delete(
     '/accounts/:id',
-    { config: { auth: 'admin' }, schema: { tags, summary: 'Remove an account (409 while instances use it)', params: IdParams, response: responses({ 200: Ok }) } },
+    { config: { auth: 'admin' }, schema: { operationId: 'deleteAccount', tags, summary: 'Remove an account (409 while instances use it)', params: IdParams, response: responses({ 200: Ok }) } },
     async (request) => {
       await accounts.delete(request.params.id, actorOf(request));
       return { ok: true as const };

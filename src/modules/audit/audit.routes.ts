@@ -32,7 +32,7 @@ const scoped = (request: FastifyRequest, query: AuditFilter): AuditFilter => ({ 
 export const auditRoutes: FastifyPluginAsyncTypebox<{ audit: AuditService; cache: ResponseCache }> = async (app, { audit, cache }) => {
   app.get(
     '/logs',
-    { config: { auth: 'viewer' }, schema: { tags, summary: 'Audit log, newest first (auth entries: admins only)', querystring: AuditListQuery, response: responses({ 200: AuditList }) } },
+    { config: { auth: 'viewer' }, schema: { operationId: 'listAuditEntries', tags, summary: 'Audit log, newest first (auth entries: admins only)', querystring: AuditListQuery, response: responses({ 200: AuditList }) } },
     async (request, reply) =>
       cache.reply(
         request,
@@ -50,19 +50,19 @@ export const auditRoutes: FastifyPluginAsyncTypebox<{ audit: AuditService; cache
 
   app.get(
     '/logs/count',
-    { config: { auth: 'viewer' }, schema: { tags, summary: 'Count of entries matching the filters', querystring: AuditCountQuery, response: responses({ 200: AuditCount }) } },
+    { config: { auth: 'viewer' }, schema: { operationId: 'countAuditEntries', tags, summary: 'Count of entries matching the filters', querystring: AuditCountQuery, response: responses({ 200: AuditCount }) } },
     async (request) => ({ count: await audit.count(scoped(request, request.query)) }),
   );
 
   app.get(
     '/logs/stats',
-    { config: { auth: 'viewer' }, schema: { tags, summary: 'Counts by type and by level', querystring: AuditCountQuery, response: responses({ 200: AuditStats }) } },
+    { config: { auth: 'viewer' }, schema: { operationId: 'getAuditStats', tags, summary: 'Counts by type and by level', querystring: AuditCountQuery, response: responses({ 200: AuditStats }) } },
     async (request) => audit.stats(scoped(request, request.query)),
   );
 
   app.get(
     '/logs/:id',
-    { config: { auth: 'viewer' }, schema: { tags, summary: 'One entry', params: IdParams, response: responses({ 200: AuditEntrySchema }) } },
+    { config: { auth: 'viewer' }, schema: { operationId: 'getAuditEntry', tags, summary: 'One entry', params: IdParams, response: responses({ 200: AuditEntrySchema }) } },
     async (request) => audit.get(request.params.id, principalOf(request).role),
   );
 };

@@ -25,6 +25,7 @@ export const authRoutes: FastifyPluginAsyncTypebox<AuthRoutesOptions> = async (a
     {
       config: { auth: 'public' },
       schema: {
+        operationId: 'login',
         tags,
         summary: 'Log in; returns a bearer token, or with cookie: true sets the browser session cookie instead (send X-PBFleet-CSRF: 1)',
         body: LoginBody,
@@ -45,7 +46,7 @@ export const authRoutes: FastifyPluginAsyncTypebox<AuthRoutesOptions> = async (a
 
   app.get(
     '/auth/me',
-    { config: { auth: 'viewer' }, schema: { tags, summary: 'The current user and credential', response: responses({ 200: Me }) } },
+    { config: { auth: 'viewer' }, schema: { operationId: 'getCurrentUser', tags, summary: 'The current user and credential', response: responses({ 200: Me }) } },
     async (request) => {
       const principal = principalOf(request);
       const user = await usersRepo.findById(principal.userId);
@@ -56,7 +57,7 @@ export const authRoutes: FastifyPluginAsyncTypebox<AuthRoutesOptions> = async (a
 
   app.post(
     '/auth/logout',
-    { config: { auth: 'viewer' }, schema: { tags, summary: 'End this session; the token (or session cookie, which is cleared) stops working at once', response: responses({ 200: Ok }) } },
+    { config: { auth: 'viewer' }, schema: { operationId: 'logout', tags, summary: 'End this session; the token (or session cookie, which is cleared) stops working at once', response: responses({ 200: Ok }) } },
     async (request, reply) => {
       await auth.logout(principalOf(request), actorOf(request));
       if (sessionCookie(request)) clearSessionCookie(reply, request);
@@ -68,7 +69,7 @@ export const authRoutes: FastifyPluginAsyncTypebox<AuthRoutesOptions> = async (a
     '/users/password/change',
     {
       config: { auth: 'viewer' },
-      schema: { tags, summary: 'Change your own password; ends your other sessions and your API tokens (unless keepApiTokens)', body: ChangePasswordBody, response: responses({ 200: Ok }) },
+      schema: { operationId: 'changeOwnPassword', tags, summary: 'Change your own password; ends your other sessions and your API tokens (unless keepApiTokens)', body: ChangePasswordBody, response: responses({ 200: Ok }) },
     },
     async (request) => {
       await auth.changePassword(principalOf(request), request.body, actorOf(request));
@@ -78,7 +79,7 @@ export const authRoutes: FastifyPluginAsyncTypebox<AuthRoutesOptions> = async (a
 
   app.get(
     '/auth/tokens',
-    { config: { auth: 'viewer' }, schema: { tags, summary: 'Your API tokens', response: responses({ 200: Type.Object({ tokens: Type.Array(ApiTokenSchema) }) }) } },
+    { config: { auth: 'viewer' }, schema: { operationId: 'listApiTokens', tags, summary: 'Your API tokens', response: responses({ 200: Type.Object({ tokens: Type.Array(ApiTokenSchema) }) }) } },
     async (request) => ({ tokens: await auth.listApiTokens(principalOf(request)) }),
   );
 
@@ -86,14 +87,14 @@ export const authRoutes: FastifyPluginAsyncTypebox<AuthRoutesOptions> = async (a
     '/auth/tokens',
     {
       config: { auth: 'viewer' },
-      schema: { tags, summary: 'Create an API token (acts with your role); the token is shown once', body: CreateApiTokenBody, response: responses({ 201: CreatedApiToken }) },
+      schema: { operationId: 'createApiToken', tags, summary: 'Create an API token (acts with your role); the token is shown once', body: CreateApiTokenBody, response: responses({ 201: CreatedApiToken }) },
     },
     async (request, reply) => reply.status(201).send(await auth.createApiToken(principalOf(request), request.body, actorOf(request))),
   );
 
   app.delete(
     '/auth/tokens/:id',
-    { config: { auth: 'viewer' }, schema: { tags, summary: 'Revoke one of your API tokens', params: IdParams, response: responses({ 200: Ok }) } },
+    { config: { auth: 'viewer' }, schema: { operationId: 'revokeApiToken', tags, summary: 'Revoke one of your API tokens', params: IdParams, response: responses({ 200: Ok }) } },
     async (request) => {
       await auth.revokeApiToken(principalOf(request), request.params.id, actorOf(request));
       return { ok: true as const };

@@ -48,7 +48,7 @@ export interface EnvironmentRoutesOptions {
 export const environmentsRoutes: FastifyPluginAsyncTypebox<EnvironmentRoutesOptions> = async (app, { environments, operations, audit, refreshSystemInfo }) => {
   app.get(
     '/environments',
-    { config: { auth: 'viewer' }, schema: { tags, summary: 'List environments', querystring: EnvironmentListQuery, response: responses({ 200: EnvironmentList }) } },
+    { config: { auth: 'viewer' }, schema: { operationId: 'listEnvironments', tags, summary: 'List environments', querystring: EnvironmentListQuery, response: responses({ 200: EnvironmentList }) } },
     async (request) => {
       const { page = 1, limit = 50, ...filter } = request.query;
       const result = await environments.list({ page, limit, ...filter });
@@ -58,13 +58,13 @@ export const environmentsRoutes: FastifyPluginAsyncTypebox<EnvironmentRoutesOpti
 
   app.get(
     '/environments/:id',
-    { config: { auth: 'viewer' }, schema: { tags, summary: 'One environment', params: IdParams, response: responses({ 200: EnvironmentSchema }) } },
+    { config: { auth: 'viewer' }, schema: { operationId: 'getEnvironment', tags, summary: 'One environment', params: IdParams, response: responses({ 200: EnvironmentSchema }) } },
     async (request) => environments.get(request.params.id),
   );
 
   app.post(
     '/environments',
-    { config: { auth: 'admin' }, schema: { tags, summary: 'Add a server reached over SSH', body: CreateEnvironmentBody, response: responses({ 201: EnvironmentSchema }) } },
+    { config: { auth: 'admin' }, schema: { operationId: 'createEnvironment', tags, summary: 'Add a server reached over SSH', body: CreateEnvironmentBody, response: responses({ 201: EnvironmentSchema }) } },
     async (request, reply) => reply.status(201).send(await environments.create(request.body, actorOf(request))),
   );
 
@@ -72,7 +72,7 @@ export const environmentsRoutes: FastifyPluginAsyncTypebox<EnvironmentRoutesOpti
     '/environments/:id',
     {
       config: { auth: 'admin' },
-      schema: { tags, summary: 'Change an environment; secrets omitted are kept, null clears them', params: IdParams, body: UpdateEnvironmentBody, response: responses({ 200: EnvironmentSchema }) },
+      schema: { operationId: 'updateEnvironment', tags, summary: 'Change an environment; secrets omitted are kept, null clears them', params: IdParams, body: UpdateEnvironmentBody, response: responses({ 200: EnvironmentSchema }) },
     },
     async (request) => environments.update(request.params.id, request.body, actorOf(request)),
   );
@@ -81,7 +81,7 @@ export const environmentsRoutes: FastifyPluginAsyncTypebox<EnvironmentRoutesOpti
     '/environments/:id',
     {
       config: { auth: 'admin' },
-      schema: { tags, summary: 'Remove an environment (409 while bots live on it, unless force)', params: IdParams, querystring: DeleteQuery, response: responses({ 200: Type.Object({ ok: Type.Literal(true) }) }) },
+      schema: { operationId: 'deleteEnvironment', tags, summary: 'Remove an environment (409 while bots live on it, unless force)', params: IdParams, querystring: DeleteQuery, response: responses({ 200: Type.Object({ ok: Type.Literal(true) }) }) },
     },
     async (request) => {
       await environments.delete(request.params.id, request.query.force ?? false, actorOf(request));
@@ -91,25 +91,25 @@ export const environmentsRoutes: FastifyPluginAsyncTypebox<EnvironmentRoutesOpti
 
   app.post(
     '/environments/:id/restart',
-    { config: { auth: 'operator' }, preValidation: emptyBodyIsNoOptions, schema: { tags, summary: 'Run the configured restart (ssh command or http call)', params: IdParams, body: RestartBody, response: Accepted } },
+    { config: { auth: 'operator' }, preValidation: emptyBodyIsNoOptions, schema: { operationId: 'restartEnvironment', tags, summary: 'Run the configured restart (ssh command or http call)', params: IdParams, body: RestartBody, response: Accepted } },
     async (request, reply) => reply.status(202).send(await operations.restart(request.params.id, request.body.force ?? false, actorOf(request))),
   );
 
   app.post(
     '/environments/:id/check-health',
-    { config: { auth: 'operator' }, schema: { tags, summary: 'Run the health check now', params: IdParams, response: Accepted } },
+    { config: { auth: 'operator' }, schema: { operationId: 'checkEnvironmentHealth', tags, summary: 'Run the health check now', params: IdParams, response: Accepted } },
     async (request, reply) => reply.status(202).send(await operations.checkHealth(request.params.id, actorOf(request))),
   );
 
   app.get(
     '/environments/:id/versions',
-    { config: { auth: 'viewer' }, schema: { tags, summary: 'Versions published at upgradeConfig.versionListURL', params: IdParams, response: responses({ 200: VersionsResult }) } },
+    { config: { auth: 'viewer' }, schema: { operationId: 'listEnvironmentVersions', tags, summary: 'Versions published at upgradeConfig.versionListURL', params: IdParams, response: responses({ 200: VersionsResult }) } },
     async (request) => operations.versions(request.params.id),
   );
 
   app.post(
     '/environments/:id/upgrade',
-    { config: { auth: 'operator' }, schema: { tags, summary: 'Upgrade to a published version', params: IdParams, body: UpgradeBody, response: Accepted } },
+    { config: { auth: 'operator' }, schema: { operationId: 'upgradeEnvironment', tags, summary: 'Upgrade to a published version', params: IdParams, body: UpgradeBody, response: Accepted } },
     async (request, reply) => reply.status(202).send(await operations.upgrade(request.params.id, request.body.version, actorOf(request))),
   );
 
@@ -118,6 +118,7 @@ export const environmentsRoutes: FastifyPluginAsyncTypebox<EnvironmentRoutesOpti
     {
       config: { auth: 'viewer' },
       schema: {
+        operationId: 'listEnvironmentAuditEntries',
         tags,
         summary: "The environment's audit entries, newest first",
         params: IdParams,
@@ -135,7 +136,7 @@ export const environmentsRoutes: FastifyPluginAsyncTypebox<EnvironmentRoutesOpti
 
   app.get(
     '/environments/:id/system-info',
-    { config: { auth: 'viewer' }, schema: { tags, summary: 'Last collected system info', params: IdParams, response: responses({ 200: SystemInfoResult }) } },
+    { config: { auth: 'viewer' }, schema: { operationId: 'getEnvironmentSystemInfo', tags, summary: 'Last collected system info', params: IdParams, response: responses({ 200: SystemInfoResult }) } },
     async (request) => {
       const environment = await environments.get(request.params.id);
       return { environmentId: environment.id, systemInfo: environment.systemInfo };
@@ -144,7 +145,7 @@ export const environmentsRoutes: FastifyPluginAsyncTypebox<EnvironmentRoutesOpti
 
   app.post(
     '/environments/:id/system-info',
-    { config: { auth: 'operator' }, schema: { tags, summary: 'Collect system info now', params: IdParams, response: responses({ 200: SystemInfoResult }) } },
+    { config: { auth: 'operator' }, schema: { operationId: 'refreshEnvironmentSystemInfo', tags, summary: 'Collect system info now', params: IdParams, response: responses({ 200: SystemInfoResult }) } },
     async (request) => ({ environmentId: request.params.id, systemInfo: await refreshSystemInfo(request.params.id) }),
   );
 
@@ -153,7 +154,7 @@ export const environmentsRoutes: FastifyPluginAsyncTypebox<EnvironmentRoutesOpti
     {
       config: { auth: 'admin' },
       preValidation: emptyBodyIsNoOptions,
-      schema: { tags, summary: 'Trust the new host key the server presented', params: IdParams, body: AcceptHostKeyBody, response: responses({ 200: EnvironmentSchema }) },
+      schema: { operationId: 'acceptEnvironmentHostKey', tags, summary: 'Trust the new host key the server presented', params: IdParams, body: AcceptHostKeyBody, response: responses({ 200: EnvironmentSchema }) },
     },
     async (request) => environments.acceptHostKey(request.params.id, request.body.fingerprint, actorOf(request)),
   );
@@ -163,6 +164,7 @@ export const environmentsRoutes: FastifyPluginAsyncTypebox<EnvironmentRoutesOpti
     {
       config: { auth: 'viewer' },
       schema: {
+        operationId: 'listOperations',
         tags,
         summary: 'Recent operations, newest first',
         querystring: Type.Object({ environmentId: Type.Optional(IdParams.properties.id), limit: Type.Optional(Type.Integer({ minimum: 1, maximum: 500, default: 50 })) }, { additionalProperties: false }),
@@ -174,7 +176,7 @@ export const environmentsRoutes: FastifyPluginAsyncTypebox<EnvironmentRoutesOpti
 
   app.get(
     '/operations/:id',
-    { config: { auth: 'viewer' }, schema: { tags, summary: 'An operation: progress, output, result', params: IdParams, response: responses({ 200: OperationSchema }) } },
+    { config: { auth: 'viewer' }, schema: { operationId: 'getOperation', tags, summary: 'An operation: progress, output, result', params: IdParams, response: responses({ 200: OperationSchema }) } },
     async (request) => operationFor(request, await operations.get(request.params.id)),
   );
 };

@@ -12,7 +12,7 @@ const tags = ['vps'];
 export const vpsRoutes: FastifyPluginAsyncTypebox<{ environments: EnvironmentsService; operations: OperationsService }> = async (app, { environments, operations }) => {
   app.get(
     '/vps/servers',
-    { config: { auth: 'viewer' }, schema: { tags, summary: 'List servers (environments)', querystring: Type.Object(PageQuery, { additionalProperties: false }), response: responses({ 200: ServerList }) } },
+    { config: { auth: 'viewer' }, schema: { operationId: 'listVpsServers', tags, summary: 'List servers (environments)', querystring: Type.Object(PageQuery, { additionalProperties: false }), response: responses({ 200: ServerList }) } },
     async (request) => {
       const { page = 1, limit = 50 } = request.query;
       const result = await environments.list({ page, limit });
@@ -22,19 +22,19 @@ export const vpsRoutes: FastifyPluginAsyncTypebox<{ environments: EnvironmentsSe
 
   app.post(
     '/vps/servers',
-    { config: { auth: 'admin' }, schema: { tags, summary: 'Add a server', body: CreateEnvironmentBody, response: responses({ 201: EnvironmentSchema }) } },
+    { config: { auth: 'admin' }, schema: { operationId: 'createVpsServer', tags, summary: 'Add a server', body: CreateEnvironmentBody, response: responses({ 201: EnvironmentSchema }) } },
     async (request, reply) => reply.status(201).send(await environments.create(request.body, actorOf(request))),
   );
 
   app.put(
     '/vps/servers/:id',
-    { config: { auth: 'admin' }, schema: { tags, summary: 'Change a server', params: IdParams, body: UpdateEnvironmentBody, response: responses({ 200: EnvironmentSchema }) } },
+    { config: { auth: 'admin' }, schema: { operationId: 'updateVpsServer', tags, summary: 'Change a server', params: IdParams, body: UpdateEnvironmentBody, response: responses({ 200: EnvironmentSchema }) } },
     async (request) => environments.update(request.params.id, request.body, actorOf(request)),
   );
 
   app.delete(
     '/vps/servers/:id',
-    { config: { auth: 'admin' }, schema: { tags, summary: 'Remove a server', params: IdParams, querystring: DeleteQuery, response: responses({ 200: Type.Object({ ok: Type.Literal(true) }) }) } },
+    { config: { auth: 'admin' }, schema: { operationId: 'deleteVpsServer', tags, summary: 'Remove a server', params: IdParams, querystring: DeleteQuery, response: responses({ 200: Type.Object({ ok: Type.Literal(true) }) }) } },
     async (request) => {
       await environments.delete(request.params.id, request.query.force ?? false, actorOf(request));
       return { ok: true as const };
@@ -43,7 +43,7 @@ export const vpsRoutes: FastifyPluginAsyncTypebox<{ environments: EnvironmentsSe
 
   app.post(
     '/vps/deploy/:id',
-    { config: { auth: 'operator' }, schema: { tags, summary: 'Prepare the server for bots (idempotent)', params: IdParams, response: responses({ 202: OperationStarted }) } },
+    { config: { auth: 'operator' }, schema: { operationId: 'deployVpsServer', tags, summary: 'Prepare the server for bots (idempotent)', params: IdParams, response: responses({ 202: OperationStarted }) } },
     async (request, reply) => reply.status(202).send(await operations.deploy(request.params.id, actorOf(request))),
   );
 };

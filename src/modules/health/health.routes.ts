@@ -25,7 +25,7 @@ export const healthRoutes: FastifyPluginAsyncTypebox<HealthRoutesOptions> = asyn
     '/health-checks/stats',
     {
       config: { auth: 'admin' },
-      schema: { tags, summary: 'Health scheduler load: checks queued and running, how late checks start', response: responses({ 200: HealthStats }) },
+      schema: { operationId: 'getHealthCheckStats', tags, summary: 'Health scheduler load: checks queued and running, how late checks start', response: responses({ 200: HealthStats }) },
     },
     async () => stats(),
   );
@@ -35,6 +35,7 @@ export const healthRoutes: FastifyPluginAsyncTypebox<HealthRoutesOptions> = asyn
     {
       config: { auth: 'viewer' },
       schema: {
+        operationId: 'getEnvironmentHealthHistory',
         tags,
         summary: 'Health checks and hourly uptime of an environment',
         params: IdParams,

@@ -4,7 +4,7 @@ import type { FastifyRequest } from 'fastify';
 import Type from 'typebox';
 import type { WebSocket } from 'ws';
 import { principalOf } from '../../http/auth.js';
-import { responses } from '../../http/schemas.js';
+import { mediaResponse, responses } from '../../http/schemas.js';
 import { ForbiddenError } from '../../lib/errors.js';
 import { CLOSE, type Hub, type HubClient } from './hub.js';
 import { openSseStream } from './sse.js';
@@ -126,10 +126,11 @@ export const hubRoutes: FastifyPluginAsyncTypebox<HubRoutesOptions> = async (app
       config: wsConfig,
       onRequest: checkOrigin,
       schema: {
+        operationId: 'streamEvents',
         tags,
         summary: 'Server-Sent Events on the same hub and topics (for EventSource)',
         querystring: Type.Object({ topics: TopicList, token: TokenQuery }),
-        response: responses({ 200: Type.String({ description: 'text/event-stream of {type,topic,payload,ts}' }) }),
+        response: responses({ 200: mediaResponse('Server-Sent Events, each data line {type,topic,payload,ts}', ['text/event-stream']) }),
       },
     },
     (request, reply) => openSseStream(hub, request, reply, splitTopics(request.query.topics)),

@@ -1,7 +1,7 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import type { Readable } from 'node:stream';
 import Type from 'typebox';
-import { IdParams, responses } from '../../http/schemas.js';
+import { IdParams, mediaResponse, responses } from '../../http/schemas.js';
 import type { Hub, HubClient } from '../hub/hub.js';
 import { openSseStream } from '../hub/sse.js';
 import { topics } from '../hub/topics.js';
@@ -62,11 +62,12 @@ export const instanceLogsRoutes: FastifyPluginAsyncTypebox<InstanceLogsRoutesOpt
     {
       config: { auth: 'viewer', allowQueryToken: true },
       schema: {
+        operationId: 'streamInstanceLogs',
         tags,
         summary: "A bot's log as Server-Sent Events: the last `tail` lines, then live lines ({type:'log', payload:{seq, lines, errors}})",
         params: IdParams,
         querystring: LogQuery,
-        response: responses({ 200: Type.String({ description: 'text/event-stream' }) }),
+        response: responses({ 200: mediaResponse('Server-Sent Events: log batches {seq, lines, errors}', ['text/event-stream']) }),
       },
     },
     async (request, reply) => {
@@ -87,11 +88,12 @@ export const instanceLogsRoutes: FastifyPluginAsyncTypebox<InstanceLogsRoutesOpt
     {
       config: { auth: 'viewer', allowQueryToken: true },
       schema: {
+        operationId: 'downloadInstanceLog',
         tags,
         summary: "The bot's whole current log file, as text",
         params: IdParams,
         querystring: Type.Object({ token: Type.Optional(Type.String({ maxLength: 4096, description: 'Bearer token, for a plain download link' })) }),
-        response: responses({ 200: Type.Unknown({ description: 'text/plain' }) }),
+        response: responses({ 200: mediaResponse('The log file (attachment <name>.log)', ['text/plain']) }),
       },
     },
     async (request, reply) => {

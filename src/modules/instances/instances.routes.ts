@@ -33,7 +33,7 @@ const noBody = async (request: FastifyRequest) => {
 export const instancesRoutes: FastifyPluginAsyncTypebox<{ instances: InstancesService }> = async (app, { instances }) => {
   app.get(
     '/instances',
-    { config: { auth: 'viewer' }, schema: { tags, summary: 'List bot instances', querystring: InstanceListQuery, response: responses({ 200: InstanceList }) } },
+    { config: { auth: 'viewer' }, schema: { operationId: 'listInstances', tags, summary: 'List bot instances', querystring: InstanceListQuery, response: responses({ 200: InstanceList }) } },
     async (request) => {
       const { page = 1, limit = 50, environment, ...filter } = request.query;
       const result = await instances.list({ page, limit, environmentId: environment, ...filter });
@@ -43,13 +43,13 @@ export const instancesRoutes: FastifyPluginAsyncTypebox<{ instances: InstancesSe
 
   app.post(
     '/instances',
-    { config: { auth: 'operator' }, schema: { tags, summary: 'Create a bot instance (stopped)', body: CreateInstanceBody, response: responses({ 201: InstanceSchema }) } },
+    { config: { auth: 'operator' }, schema: { operationId: 'createInstance', tags, summary: 'Create a bot instance (stopped)', body: CreateInstanceBody, response: responses({ 201: InstanceSchema }) } },
     async (request, reply) => reply.code(201).send(await instances.create(request.body, actorOf(request))),
   );
 
   app.post(
     '/instances/bulk',
-    { config: { auth: 'operator' }, schema: { tags, summary: 'Start, stop or restart many bots (a result per id)', body: BulkBody, response: responses({ 200: BulkResult }) } },
+    { config: { auth: 'operator' }, schema: { operationId: 'bulkInstanceAction', tags, summary: 'Start, stop or restart many bots (a result per id)', body: BulkBody, response: responses({ 200: BulkResult }) } },
     async (request) => instances.bulk(request.body.action, request.body.ids, actorOf(request)),
   );
 
@@ -58,14 +58,14 @@ export const instancesRoutes: FastifyPluginAsyncTypebox<{ instances: InstancesSe
     {
       config: { auth: 'operator' },
       preValidation: noBody,
-      schema: { tags, summary: 'Emergency: stop every bot on every environment (audited)', response: responses({ 200: StopAllResult }) },
+      schema: { operationId: 'stopAllInstances', tags, summary: 'Emergency: stop every bot on every environment (audited)', response: responses({ 200: StopAllResult }) },
     },
     async (request) => instances.stopAll(actorOf(request)),
   );
 
   app.get(
     '/instances/:id',
-    { config: { auth: 'viewer' }, schema: { tags, summary: 'One bot instance', params: IdParams, response: One } },
+    { config: { auth: 'viewer' }, schema: { operationId: 'getInstance', tags, summary: 'One bot instance', params: IdParams, response: One } },
     async (request) => instances.get(request.params.id),
   );
 
@@ -73,14 +73,14 @@ export const instancesRoutes: FastifyPluginAsyncTypebox<{ instances: InstancesSe
     '/instances/:id',
     {
       config: { auth: 'operator' },
-      schema: { tags, summary: 'Update a bot; a changed config becomes a new version (restart to apply; coin lists apply live)', params: IdParams, body: UpdateInstanceBody, response: One },
+      schema: { operationId: 'updateInstance', tags, summary: 'Update a bot; a changed config becomes a new version (restart to apply; coin lists apply live)', params: IdParams, body: UpdateInstanceBody, response: One },
     },
     async (request) => instances.update(request.params.id, request.body, actorOf(request)),
   );
 
   app.delete(
     '/instances/:id',
-    { config: { auth: 'operator' }, schema: { tags, summary: 'Stop (waiting for it) and delete a bot', params: IdParams, response: responses({ 200: Ok }) } },
+    { config: { auth: 'operator' }, schema: { operationId: 'deleteInstance', tags, summary: 'Stop (waiting for it) and delete a bot', params: IdParams, response: responses({ 200: Ok }) } },
     async (request) => {
       await instances.remove(request.params.id, actorOf(request));
       return { ok: true as const };
@@ -93,7 +93,7 @@ export const instancesRoutes: FastifyPluginAsyncTypebox<{ instances: InstancesSe
       {
         config: { auth: 'operator' },
         preValidation: noBody,
-        schema: { tags, summary: `${action[0]?.toUpperCase()}${action.slice(1)} a bot`, params: IdParams, response: One },
+        schema: { operationId: `${action}Instance`, tags, summary: `${action[0]?.toUpperCase()}${action.slice(1)} a bot`, params: IdParams, response: One },
       },
       async (request) => instances[action](request.params.id, actorOf(request)),
     );
@@ -101,7 +101,7 @@ export const instancesRoutes: FastifyPluginAsyncTypebox<{ instances: InstancesSe
 
   app.get(
     '/instances/:id/config/versions',
-    { config: { auth: 'viewer' }, schema: { tags, summary: 'Saved config versions, newest first', params: IdParams, response: responses({ 200: ConfigVersionList }) } },
+    { config: { auth: 'viewer' }, schema: { operationId: 'listInstanceConfigVersions', tags, summary: 'Saved config versions, newest first', params: IdParams, response: responses({ 200: ConfigVersionList }) } },
     async (request) => instances.versions(request.params.id),
   );
 
@@ -109,7 +109,7 @@ export const instancesRoutes: FastifyPluginAsyncTypebox<{ instances: InstancesSe
     '/instances/:id/config/versions/:version',
     {
       config: { auth: 'viewer' },
-      schema: { tags, summary: 'One config version with its diff against the current (or `against`) version', params: VersionParams, querystring: VersionQuery, response: responses({ 200: ConfigVersionDetail }) },
+      schema: { operationId: 'getInstanceConfigVersion', tags, summary: 'One config version with its diff against the current (or `against`) version', params: VersionParams, querystring: VersionQuery, response: responses({ 200: ConfigVersionDetail }) },
     },
     async (request) => instances.version(request.params.id, request.params.version, request.query.against),
   );
@@ -119,7 +119,7 @@ export const instancesRoutes: FastifyPluginAsyncTypebox<{ instances: InstancesSe
     {
       config: { auth: 'operator' },
       preValidation: noBody,
-      schema: { tags, summary: 'Make an old config version current (as a new version)', params: VersionParams, response: One },
+      schema: { operationId: 'restoreInstanceConfigVersion', tags, summary: 'Make an old config version current (as a new version)', params: VersionParams, response: One },
     },
     async (request) => instances.restore(request.params.id, request.params.version, actorOf(request)),
   );

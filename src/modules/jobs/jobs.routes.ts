@@ -1,7 +1,7 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import Type, { type Static } from 'typebox';
 import { actorOf } from '../../http/auth.js';
-import { IdParams, pagination, responses } from '../../http/schemas.js';
+import { IdParams, mediaResponse, pagination, responses } from '../../http/schemas.js';
 import type { Hub } from '../hub/hub.js';
 import { openSseStream } from '../hub/sse.js';
 import { topics } from '../hub/topics.js';
@@ -49,11 +49,12 @@ export const jobsRoutes: FastifyPluginAsyncTypebox<JobsRoutesOptions> = async (a
 
   for (const type of ['backtest', 'optimize'] as const) {
     const label = type === 'backtest' ? 'backtest' : 'optimization';
+    const Label = type === 'backtest' ? 'Backtest' : 'Optimization';
     app.post(
       `/${type}/run`,
       {
         config: { auth: 'operator' },
-        schema: { tags, summary: `Queue a ${label} (202 with the job)`, body: type === 'backtest' ? BacktestRunBody : OptimizeRunBody, response: Accepted },
+        schema: { operationId: type === 'backtest' ? 'runBacktest' : 'runOptimization', tags, summary: `Queue a ${label} (202 with the job)`, body: type === 'backtest' ? BacktestRunBody : OptimizeRunBody, response: Accepted },
       },
       async (request, reply) => {
         // The work of a submission waits for the I/O events that arrived with it: in a burst of
@@ -62,11 +63,11 @@ export const jobsRoutes: FastifyPluginAsyncTypebox<JobsRoutesOptions> = async (a
         return reply.code(202).send(await jobs.run(type, request.body, actorOf(request)));
       },
     );
-    app.get(`/${type}/jobs`, { config: { auth: 'viewer' }, schema: { tags, summary: `List ${label} jobs, newest first`, querystring: Type.Omit(JobListQuery, ['type']), response: responses({ 200: JobList }) } }, listOf(type));
-    app.get(`/${type}/jobs/:id`, { config: { auth: 'viewer' }, schema: { tags, summary: `One ${label} job`, params: IdParams, response: One } }, async (request) => jobs.get(request.params.id, type));
+    app.get(`/${type}/jobs`, { config: { auth: 'viewer' }, schema: { operationId: `list${Label}Jobs`, tags, summary: `List ${label} jobs, newest first`, querystring: Type.Omit(JobListQuery, ['type']), response: responses({ 200: JobList }) } }, listOf(type));
+    app.get(`/${type}/jobs/:id`, { config: { auth: 'viewer' }, schema: { operationId: `get${Label}Job`, tags, summary: `One ${label} job`, params: IdParams, response: One } }, async (request) => jobs.get(request.params.id, type));
     app.delete(
       `/${type}/jobs/:id`,
-      { config: { auth: 'operator' }, schema: { tags, summary: `Cancel a ${label} (SIGINT, then SIGKILL; partial results are kept)`, params: IdParams, response: One } },
+      { config: { auth: 'operator' }, schema: { operationId: `cancel${Label}`, tags, summary: `Cancel a ${label} (SIGINT, then SIGKILL; partial results are kept)`, params: IdParams, response: One } },
       async (request) => jobs.cancel(request.params.id, actorOf(request), type),
     );
   }
@@ -75,7 +76,7 @@ export const jobsRoutes: FastifyPluginAsyncTypebox<JobsRoutesOptions> = async (a
     '/backtest/results/:id',
     {
       config: { auth: 'viewer' },
-      schema: { tags, summary: 'Metrics and equity curve of a backtest; `?fills=N` adds a page of fills', params: IdParams, querystring: ResultQuery, response: responses({ 200: BacktestResultSchema }) },
+      schema: { operationId: 'getBacktestResult', tags, summary: 'Metrics and equity curve of a backtest; `?fills=N` adds a page of fills', params: IdParams, querystring: ResultQuery, response: responses({ 200: BacktestResultSchema }) },
     },
     async (request) => jobs.backtestResult(request.params.id, request.query.fills, request.query.limit),
   );
@@ -84,7 +85,7 @@ export const jobsRoutes: FastifyPluginAsyncTypebox<JobsRoutesOptions> = async (a
     '/backtest/results/:id/fills/export',
     {
       config: { auth: 'viewer', allowQueryToken: true },
-      schema: { tags, summary: 'All fills of a backtest as CSV or JSON lines', params: IdParams, querystring: ExportQuery, response: responses({ 200: Type.Unknown({ description: 'text/csv or application/x-ndjson' }) }) },
+      schema: { operationId: 'exportBacktestFills', tags, summary: 'All fills of a backtest as CSV or JSON lines', params: IdParams, querystring: ExportQuery, response: responses({ 200: mediaResponse('The fills: CSV for format=csv, JSON lines for format=json (an attachment)', ['text/csv', 'application/x-ndjson']) }) },
     },
     async (request, reply) => {
       const format = request.query.format ?? 'csv';
@@ -98,7 +99,7 @@ export const jobsRoutes: FastifyPluginAsyncTypebox<JobsRoutesOptions> = async (a
 
   app.get(
     '/optimize/results/:id',
-    { config: { auth: 'viewer' }, schema: { tags, summary: 'The pareto front of an optimization, best first', params: IdParams, response: responses({ 200: OptimizeResultSchema }) } },
+    { config: { auth: 'viewer' }, schema: { operationId: 'getOptimizationResult', tags, summary: 'The pareto front of an optimization, best first', params: IdParams, response: responses({ 200: OptimizeResultSchema }) } },
     async (request) => jobs.optimizeResult(request.params.id),
   );
 
@@ -106,14 +107,14 @@ export const jobsRoutes: FastifyPluginAsyncTypebox<JobsRoutesOptions> = async (a
     '/optimize/results/:id/backtest',
     {
       config: { auth: 'operator' },
-      schema: { tags, summary: 'Queue a backtest of a pareto entry (default: the best); 202 with the job', params: IdParams, body: EntryBacktestBody, response: Accepted },
+      schema: { operationId: 'backtestParetoEntry', tags, summary: 'Queue a backtest of a pareto entry (default: the best); 202 with the job', params: IdParams, body: EntryBacktestBody, response: Accepted },
     },
     async (request, reply) => reply.code(202).send(await fromResult.backtestEntry(request.params.id, request.body, actorOf(request))),
   );
 
   app.post(
     '/backtest/results/:id/instance',
-    { config: { auth: 'operator' }, schema: { tags, summary: "Create a bot (stopped) with a backtest's config", params: IdParams, body: BacktestInstanceBody, response: CreatedInstance } },
+    { config: { auth: 'operator' }, schema: { operationId: 'createInstanceFromBacktest', tags, summary: "Create a bot (stopped) with a backtest's config", params: IdParams, body: BacktestInstanceBody, response: CreatedInstance } },
     async (request, reply) => reply.code(201).send(await fromResult.instanceFromResult('backtest', request.params.id, request.body, actorOf(request))),
   );
 
@@ -121,17 +122,17 @@ export const jobsRoutes: FastifyPluginAsyncTypebox<JobsRoutesOptions> = async (a
     '/optimize/results/:id/instance',
     {
       config: { auth: 'operator' },
-      schema: { tags, summary: "Create a bot (stopped) with a pareto entry's config (default: the best)", params: IdParams, body: OptimizeInstanceBody, response: CreatedInstance },
+      schema: { operationId: 'createInstanceFromOptimization', tags, summary: "Create a bot (stopped) with a pareto entry's config (default: the best)", params: IdParams, body: OptimizeInstanceBody, response: CreatedInstance },
     },
     async (request, reply) => reply.code(201).send(await fromResult.instanceFromResult('optimize', request.params.id, request.body, actorOf(request))),
   );
 
-  app.get('/jobs', { config: { auth: 'viewer' }, schema: { tags, summary: 'Backtests and optimizations, newest first', querystring: JobListQuery, response: responses({ 200: JobList }) } }, listOf());
-  app.get('/jobs/:id', { config: { auth: 'viewer' }, schema: { tags, summary: 'One job', params: IdParams, response: One } }, async (request) => jobs.get(request.params.id));
+  app.get('/jobs', { config: { auth: 'viewer' }, schema: { operationId: 'listJobs', tags, summary: 'Backtests and optimizations, newest first', querystring: JobListQuery, response: responses({ 200: JobList }) } }, listOf());
+  app.get('/jobs/:id', { config: { auth: 'viewer' }, schema: { operationId: 'getJob', tags, summary: 'One job', params: IdParams, response: One } }, async (request) => jobs.get(request.params.id));
 
   app.post(
     '/jobs/:id/priority',
-    { config: { auth: 'operator' }, schema: { tags, summary: 'Reorder a queued job (higher runs first)', params: IdParams, body: PriorityBody, response: One } },
+    { config: { auth: 'operator' }, schema: { operationId: 'setJobPriority', tags, summary: 'Reorder a queued job (higher runs first)', params: IdParams, body: PriorityBody, response: One } },
     async (request) => jobs.setPriority(request.params.id, request.body.priority, actorOf(request)),
   );
 
@@ -140,11 +141,12 @@ export const jobsRoutes: FastifyPluginAsyncTypebox<JobsRoutesOptions> = async (a
     {
       config: { auth: 'viewer', allowQueryToken: true },
       schema: {
+        operationId: 'streamJobLog',
         tags,
         summary: "A job's output as Server-Sent Events: the last `tail` lines, then live lines and progress",
         params: IdParams,
         querystring: Type.Object({ tail: Type.Optional(Type.Integer({ minimum: 0, maximum: 500, default: 100 })), token: Type.Optional(Type.String({ maxLength: 4096 })) }),
-        response: responses({ 200: Type.String({ description: 'text/event-stream' }) }),
+        response: responses({ 200: mediaResponse('Server-Sent Events: job_log lines and progress', ['text/event-stream']) }),
       },
     },
     async (request, reply) => {

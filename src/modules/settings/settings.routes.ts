@@ -18,7 +18,7 @@ const PathsBody = Type.Object(writeSchema('paths').properties, { additionalPrope
 export const settingsRoutes: FastifyPluginAsyncTypebox<{ settings: SettingsService }> = async (app, { settings }) => {
   app.get(
     '/settings',
-    { config: { auth: 'viewer' }, schema: { tags, summary: 'All settings; secret ones only say whether they are set', response: responses({ 200: SettingsView }) } },
+    { config: { auth: 'viewer' }, schema: { operationId: 'getSettings', tags, summary: 'All settings; secret ones only say whether they are set', response: responses({ 200: SettingsView }) } },
     async () => settings.view(GENERAL_GROUPS),
   );
 
@@ -26,7 +26,7 @@ export const settingsRoutes: FastifyPluginAsyncTypebox<{ settings: SettingsServi
     '/settings',
     {
       config: { auth: 'admin' },
-      schema: { tags, summary: 'Change some settings; keys not given are kept', body: SettingsBody, response: responses({ 200: SettingsView }) },
+      schema: { operationId: 'updateSettings', tags, summary: 'Change some settings; keys not given are kept', body: SettingsBody, response: responses({ 200: SettingsView }) },
     },
     async (request) => {
       await settings.update(request.body, actorOf(request));
@@ -36,13 +36,13 @@ export const settingsRoutes: FastifyPluginAsyncTypebox<{ settings: SettingsServi
 
   app.get(
     '/settings/paths',
-    { config: { auth: 'viewer' }, schema: { tags, summary: "This host's Passivbot runtime and pbfleet's working dirs", response: responses({ 200: PathsView }) } },
+    { config: { auth: 'viewer' }, schema: { operationId: 'getPathSettings', tags, summary: "This host's Passivbot runtime and pbfleet's working dirs", response: responses({ 200: PathsView }) } },
     async () => (await settings.view(['paths'])).paths,
   );
 
   app.put(
     '/settings/paths',
-    { config: { auth: 'admin' }, schema: { tags, summary: 'Change some paths; keys not given are kept', body: PathsBody, response: responses({ 200: PathsView }) } },
+    { config: { auth: 'admin' }, schema: { operationId: 'updatePathSettings', tags, summary: 'Change some paths; keys not given are kept', body: PathsBody, response: responses({ 200: PathsView }) } },
     async (request) => {
       await settings.update({ paths: request.body }, actorOf(request));
       return (await settings.view(['paths'])).paths;

@@ -14,6 +14,7 @@ export const systemRoutes: FastifyPluginAsyncTypebox<{ version: string; startedA
     {
       config: { auth: 'public' },
       schema: {
+        operationId: 'getHealth',
         tags,
         summary: 'Liveness: the process answers',
         response: responses({ 200: Type.Object({ status: Type.Literal('ok'), version: Type.String(), uptimeSeconds: Type.Number() }) }),
@@ -27,6 +28,7 @@ export const systemRoutes: FastifyPluginAsyncTypebox<{ version: string; startedA
     {
       config: { auth: 'public' },
       schema: {
+        operationId: 'getReadiness',
         tags,
         summary: 'Readiness: the database answers',
         response: responses({ 200: Type.Object({ status: Type.Literal('ready'), database: Type.String() }) }),
@@ -44,7 +46,25 @@ export const systemRoutes: FastifyPluginAsyncTypebox<{ version: string; startedA
 
   app.get(
     '/openapi.json',
-    { config: { auth: 'public' }, schema: { tags, summary: 'This API as OpenAPI 3', hide: true } },
-    async () => app.swagger(),
+    {
+      config: { auth: 'public' },
+      schema: {
+        operationId: 'getOpenApiDocument',
+        tags,
+        summary: 'This API as an OpenAPI 3.0 document (what the web UI\'s typed client is generated from)',
+        response: responses({
+          200: Type.Object(
+            {
+              openapi: Type.String(),
+              info: Type.Object({ title: Type.String(), version: Type.String() }, { additionalProperties: true }),
+              paths: Type.Record(Type.String(), Type.Unknown()),
+            },
+            { additionalProperties: true, description: 'An OpenAPI 3.0 document' },
+          ),
+        }),
+      },
+    },
+    // app.swagger() is typed for Swagger 2 as well; this app only registers OpenAPI 3.
+    async () => app.swagger() as unknown as { openapi: string; info: { title: string; version: string }; paths: Record<string, unknown> },
   );
 };
