@@ -6,6 +6,8 @@ export default defineConfig({
     testTimeout: 30_000,
     hookTimeout: 60_000,
     pool: 'forks',
+    // Browser tests (test/browser) load dist/web: built here when missing or older than web/.
+    globalSetup: ['test/browser/global-setup.ts'],
     reporters: ['default'],
   },
 });

@@ -3,7 +3,7 @@
  * next to every text asset, so the server sends precompressed files (src/http/static-ui.ts).
  * `npm run build:web`; part of `npm run build`, so `npm start` serves a fresh UI.
  */
-import { readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import { readdirSync, readFileSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { brotliCompressSync, constants, gzipSync } from 'node:zlib';
@@ -63,14 +63,26 @@ export async function buildWeb(options: { quiet?: boolean } = {}): Promise<void>
   // bundle React's development build (jsxDEV, ~60% more JavaScript). The UI always ships production.
   const nodeEnv = process.env.NODE_ENV;
   process.env.NODE_ENV = 'production';
+  // Built beside dist/web and swapped in whole: a server (or another build) running meanwhile
+  // never sees a half-written or emptied folder.
+  const staging = `${WEB_OUT}.build-${process.pid}`;
+  const old = `${WEB_OUT}.old-${process.pid}`;
   try {
-    await build({ configFile: join(WEB_DIR, 'vite.config.ts'), mode: 'production', logLevel: options.quiet ? 'warn' : 'info' });
+    await build({ configFile: join(WEB_DIR, 'vite.config.ts'), mode: 'production', logLevel: options.quiet ? 'warn' : 'info', build: { outDir: staging, emptyOutDir: true } });
+    const count = precompress(staging);
+    try {
+      renameSync(WEB_OUT, old);
+    } catch {
+      // first build: nothing to move away
+    }
+    renameSync(staging, WEB_OUT);
+    if (!options.quiet) console.log(`${WEB_OUT}: ${count} files precompressed (.br, .gz)`);
   } finally {
     if (nodeEnv === undefined) delete process.env.NODE_ENV;
     else process.env.NODE_ENV = nodeEnv;
+    rmSync(staging, { recursive: true, force: true });
+    rmSync(old, { recursive: true, force: true });
   }
-  const count = precompress(WEB_OUT);
-  if (!options.quiet) console.log(`${WEB_OUT}: ${count} files precompressed (.br, .gz)`);
 }
 
 if (process.argv[1] && resolve(process.argv[1]) === fileURLToPath(import.meta.url)) {
