@@ -184,7 +184,7 @@ export default function Shell() {
       <AppShell.Navbar p="xs" aria-label="Main navigation">
         <AppShell.Section grow>
           {NAV.map((item) => (
-            <NavLink key={item.to} component={Link} to={item.to} label={item.label} active={location.pathname.startsWith(item.to)} onClick={closeNav} />
+            <NavLink key={item.to} component={Link} to={item.to} label={item.label} active={location.pathname.startsWith(item.to)} variant="filled" onClick={closeNav} />
           ))}
         </AppShell.Section>
         <AppShell.Section>

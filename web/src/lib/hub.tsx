@@ -33,6 +33,19 @@ export class HubConnection {
     this.onExpired = handler;
   }
 
+  /**
+   * Whether the session still holds, asked when a connection attempt fails before opening: a
+   * refused upgrade (401) looks like any network failure to a browser.
+   */
+  private async sessionEnded(): Promise<boolean> {
+    try {
+      const res = await fetch('/api/v1/auth/me', { credentials: 'same-origin', cache: 'no-store' });
+      return res.status === 401;
+    } catch {
+      return false;
+    }
+  }
+
   getStatus = (): HubStatus => this.status;
 
   onStatus = (listener: () => void): (() => void) => {
@@ -105,8 +118,10 @@ export class HubConnection {
     url.protocol = url.protocol === 'https:' ? 'wss:' : 'ws:';
     const socket = new WebSocket(url);
     this.socket = socket;
+    let opened = false;
     socket.onopen = () => {
       if (this.socket !== socket) return;
+      opened = true;
       this.attempts = 0;
       const topics = [...this.handlers.keys()];
       if (topics.length) this.send({ type: 'subscribe', topics });
@@ -139,7 +154,14 @@ export class HubConnection {
       const delay = Math.min(BACKOFF_MAX_MS, BACKOFF_MIN_MS * 2 ** this.attempts) * (0.75 + Math.random() * 0.5);
       this.attempts++;
       this.timer = setTimeout(() => {
-        if (this.running) this.open();
+        if (!this.running) return;
+        if (opened) return this.open();
+        void this.sessionEnded().then((ended) => {
+          if (!this.running) return;
+          if (!ended) return this.open();
+          this.running = false;
+          this.onExpired();
+        });
       }, delay);
     };
   }
