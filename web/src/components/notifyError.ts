@@ -1,5 +1,10 @@
 import { notifications } from '@mantine/notifications';
 import { ApiError } from '../lib/api/client';
+import classes from './readable.module.css';
+
+const CLOSE = { 'aria-label': 'Close notification' };
+// Notifications render outside the page: they need the readable grey themselves.
+const READABLE = { className: classes.readable };
 
 /** What a failed request means for the user, in one sentence. */
 export function describeError(error: unknown): string {
@@ -14,9 +19,9 @@ export function describeError(error: unknown): string {
 /** Shows a failed action as a red notification (403 says plainly that the role does not allow it). */
 export function notifyError(title: string, error: unknown): void {
   const forbidden = error instanceof ApiError && error.status === 403;
-  notifications.show({ color: 'red', title: forbidden ? `${title}: not allowed` : title, message: describeError(error), autoClose: 8000 });
+  notifications.show({ ...READABLE, closeButtonProps: CLOSE, color: 'red', title: forbidden ? `${title}: not allowed` : title, message: describeError(error), autoClose: 8000 });
 }
 
 export function notifyDone(message: string): void {
-  notifications.show({ color: 'green', message, autoClose: 4000 });
+  notifications.show({ ...READABLE, closeButtonProps: CLOSE, color: 'green', message, autoClose: 4000 });
 }

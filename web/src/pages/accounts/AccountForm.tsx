@@ -4,6 +4,7 @@ import { useState } from 'react';
 import { describeError } from '../../components/notifyError';
 import { fieldErrors } from '../../lib/api/client';
 import { EXCHANGE_FIELDS, EXCHANGES, FIELD_LABELS, useSaveAccount, type Account, type CreateAccount, type Exchange, type SecretField } from './api';
+import classes from '../../components/readable.module.css';
 
 interface Values {
   name: string;
@@ -51,7 +52,7 @@ export function AccountForm({ account, onSaved, onCancel }: { account?: Account;
   });
 
   return (
-    <form onSubmit={submit} noValidate aria-label={account ? `Edit account ${account.name}` : 'Add account'}>
+    <form className={classes.readable} onSubmit={submit} noValidate aria-label={account ? `Edit account ${account.name}` : 'Add account'}>
       <Stack>
         {problem && (
           <Alert color="red" title="Not saved" role="alert">
@@ -69,7 +70,7 @@ export function AccountForm({ account, onSaved, onCancel }: { account?: Account;
               <>
                 {FIELD_LABELS[field]}
                 {isSet(field) && (
-                  <Badge size="xs" color="teal" variant="light" ml={6}>
+                  <Badge size="xs" color="teal.6" c="black" variant="filled" ml={6}>
                     set
                   </Badge>
                 )}

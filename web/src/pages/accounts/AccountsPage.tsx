@@ -7,13 +7,14 @@ import { useLiveInvalidate } from '../../lib/hub';
 import { useSession } from '../../lib/session';
 import { AccountForm } from './AccountForm';
 import { EXCHANGE_FIELDS, FIELD_LABELS, keys, useAccounts, useDeleteAccount, useInstances, type Account, type Instance } from './api';
+import classes from '../../components/readable.module.css';
 
 /** Which secrets are stored: "set" or "missing", never a value. */
 function SecretBadges({ account }: { account: Account }) {
   return (
     <Group gap={4}>
       {EXCHANGE_FIELDS[account.exchange].map((field) => (
-        <Badge key={field} size="sm" variant="light" color={account.fields[field] ? 'teal' : 'red'} data-field={field}>
+        <Badge key={field} size="sm" variant="filled" c="black" color={account.fields[field] ? 'teal.6' : 'red.6'} data-field={field}>
           {FIELD_LABELS[field]}: {account.fields[field] ? 'set' : 'missing'}
         </Badge>
       ))}
@@ -49,7 +50,7 @@ function Actions({ account, onEdit }: { account: Account; onEdit: () => void }) 
       </Button>
       {inUse ? (
         <Tooltip label="Bots use this account; move them first">
-          <Button size="xs" variant="outline" color="red" disabled aria-label={`Delete ${account.name} (in use)`}>
+          <Button size="xs" variant="outline" color="red.9" disabled aria-label={`Delete ${account.name} (in use)`}>
             Delete
           </Button>
         </Tooltip>
@@ -91,7 +92,7 @@ export default function AccountsPage() {
   }, [instances.data]);
 
   return (
-    <Stack gap="md">
+    <Stack gap="md" className={classes.readable}>
       <Group justify="space-between">
         <Title order={1} size="h2">
           Exchange accounts
@@ -140,7 +141,7 @@ export default function AccountsPage() {
           </Table>
         </Table.ScrollContainer>
       )}
-      <Modal opened={editing !== null} onClose={() => setEditing(null)} title={editing === 'new' ? 'Add account' : `Edit ${editing?.name ?? ''}`} size="lg">
+      <Modal closeButtonProps={{ 'aria-label': 'Close' }} opened={editing !== null} onClose={() => setEditing(null)} title={editing === 'new' ? 'Add account' : `Edit ${editing?.name ?? ''}`} size="lg">
         {editing !== null && (
           <AccountForm
             account={editing === 'new' ? undefined : editing}

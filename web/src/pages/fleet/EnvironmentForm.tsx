@@ -4,6 +4,7 @@ import { useState } from 'react';
 import { ApiError, fieldErrors } from '../../lib/api/client';
 import { describeError } from '../../components/notifyError';
 import { useSaveEnvironment, type CreateEnvironment, type Environment, type UpdateEnvironment } from './api';
+import classes from '../../components/readable.module.css';
 
 type CheckType = Environment['healthCheck']['type'];
 type Method = NonNullable<Environment['healthCheck']['method']>;
@@ -123,7 +124,7 @@ export function toBody(v: EnvironmentFormValues, existing?: Environment): Create
 
 const SetBadge = ({ set }: { set: boolean }) =>
   set ? (
-    <Badge size="xs" color="teal" variant="light" ml={6}>
+    <Badge size="xs" color="teal.6" c="black" variant="filled" ml={6}>
       set
     </Badge>
   ) : null;
@@ -163,7 +164,7 @@ export function EnvironmentForm({ environment, onSaved, onCancel }: EnvironmentF
   };
 
   return (
-    <form onSubmit={submit} noValidate aria-label={environment ? `Edit ${environment.name}` : 'Add environment'}>
+    <form className={classes.readable} onSubmit={submit} noValidate aria-label={environment ? `Edit ${environment.name}` : 'Add environment'}>
       <Stack gap="md">
         {problem && (
           <Alert color="red" title="Not saved" role="alert">

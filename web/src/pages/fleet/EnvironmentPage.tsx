@@ -13,6 +13,7 @@ import { HealthChart } from './HealthChart';
 import { HostKeyPanel } from './HostKeyPanel';
 import { OperationsPanel } from './OperationsPanel';
 import { SystemInfoCard } from './SystemInfoCard';
+import classes from '../../components/readable.module.css';
 
 function Section({ title, children }: { title: string; children: React.ReactNode }) {
   return (
@@ -104,7 +105,7 @@ function Header({ environment }: { environment: Environment }) {
           </Group>
         )}
       </Group>
-      <Modal opened={editing} onClose={close} title={`Edit ${environment.name}`} size="xl">
+      <Modal closeButtonProps={{ 'aria-label': 'Close' }} opened={editing} onClose={close} title={`Edit ${environment.name}`} size="xl">
         <EnvironmentForm
           environment={environment}
           onCancel={close}
@@ -134,7 +135,7 @@ export default function EnvironmentPage() {
     );
   const env = environment.data;
   return (
-    <Stack gap="md">
+    <Stack gap="md" className={classes.readable}>
       <Header environment={env} />
       <HostKeyPanel environment={env} />
       <Section title="System">

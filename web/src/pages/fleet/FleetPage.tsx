@@ -10,6 +10,7 @@ import { keys, useEnvironments, useInstances, type Environment } from './api';
 import { EnvironmentForm } from './EnvironmentForm';
 import { ago, latency } from './format';
 import { loadText, SystemBars, versionText } from './SystemBars';
+import classes from '../../components/readable.module.css';
 
 const EnvLink = ({ env }: { env: Environment }) => (
   <Anchor renderRoot={(props) => <Link {...props} to="/fleet/$id" params={{ id: env.id }} />} fw={600}>
@@ -117,7 +118,7 @@ export default function FleetPage() {
   }, [instances.data]);
 
   return (
-    <Stack gap="md">
+    <Stack gap="md" className={classes.readable}>
       <Group justify="space-between">
         <Title order={1} size="h2">
           Fleet
@@ -147,7 +148,7 @@ export default function FleetPage() {
           )}
         </>
       )}
-      <Modal opened={adding} onClose={close} title="Add environment" size="xl" fullScreen={false}>
+      <Modal closeButtonProps={{ 'aria-label': 'Close' }} opened={adding} onClose={close} title="Add environment" size="xl" fullScreen={false}>
         <EnvironmentForm
           onCancel={close}
           onSaved={(env) => {

@@ -47,7 +47,7 @@ export function HostKeyPanel({ environment }: { environment: Environment }) {
             </Text>
             {can('admin') ? (
               <Group>
-                <Button color="red" variant="outline" onClick={open}>
+                <Button color="red.9" variant="outline" onClick={open}>
                   Review and accept new key
                 </Button>
               </Group>
@@ -57,7 +57,7 @@ export function HostKeyPanel({ environment }: { environment: Environment }) {
           </Stack>
         </Alert>
       )}
-      <Modal opened={opened} onClose={close} title="Accept the new host key?" centered size="lg">
+      <Modal closeButtonProps={{ 'aria-label': 'Close' }} opened={opened} onClose={close} title="Accept the new host key?" centered size="lg">
         <Stack>
           <Text size="sm">Compare the new fingerprint with the one the server shows (ssh-keygen -l -f /etc/ssh/ssh_host_ed25519_key.pub) before accepting.</Text>
           <Text size="sm" fw={600}>
@@ -76,7 +76,7 @@ export function HostKeyPanel({ environment }: { environment: Environment }) {
             <Button variant="default" onClick={close}>
               Cancel
             </Button>
-            <Button color="red" loading={accept.isPending} onClick={confirm}>
+            <Button color="red.9" loading={accept.isPending} onClick={confirm}>
               Accept new key
             </Button>
           </Group>

@@ -26,7 +26,7 @@ function CurrentOperation({ id }: { id: string }) {
         {status === 'in_progress' && <Loader size="xs" aria-label="Running" />}
       </Group>
       {error && (
-        <Text size="sm" c="red.8">
+        <Text size="sm" c="red.9">
           {error}
         </Text>
       )}
@@ -60,7 +60,7 @@ function UpgradeControl({ environment, onStart, busy }: { environment: Environme
         error={versions.isError ? describeError(versions.error) : undefined}
       />
       <ConfirmButton
-        color="orange"
+        color="blue"
         disabled={!version || busy}
         title={`Upgrade ${environment.name}?`}
         message={`Passivbot on ${environment.name} will be upgraded to ${version ?? ''}. Bots may restart.`}
@@ -106,7 +106,7 @@ export function OperationsPanel({ environment }: { environment: Environment }) {
             Refresh system info
           </Button>
           {environment.commands && (
-            <ConfirmButton color="orange" title={`Restart ${environment.name}?`} message={`The configured restart (${environment.commands.type}) runs on ${environment.name}.`} confirmLabel="Restart" onConfirm={() => run('restart')}>
+            <ConfirmButton color="blue" title={`Restart ${environment.name}?`} message={`The configured restart (${environment.commands.type}) runs on ${environment.name}.`} confirmLabel="Restart" onConfirm={() => run('restart')}>
               Restart
             </ConfirmButton>
           )}
