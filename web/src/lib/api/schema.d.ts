@@ -9,167 +9,10 @@ export interface paths {
             cookie?: never;
         };
         /** List exchange accounts (which secret fields are set, never their values) */
-        get: {
-            parameters: {
-                query?: {
-                    exchange?: "binance" | "bybit" | "bitget" | "okx" | "gateio" | "kucoin" | "hyperliquid" | "paradex" | "defx" | "bitunix" | "weex";
-                    limit?: number;
-                    page?: number;
-                    /** @description part of the name */
-                    q?: string;
-                };
-                header?: never;
-                path?: never;
-                cookie?: never;
-            };
-            requestBody?: never;
-            responses: {
-                /** @description Every error answers with this envelope */
-                "4XX": {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json": {
-                            error: {
-                                code: string;
-                                details?: unknown;
-                                message: string;
-                                requestId: string;
-                            };
-                        };
-                    };
-                };
-                /** @description Every error answers with this envelope */
-                "5XX": {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json": {
-                            error: {
-                                code: string;
-                                details?: unknown;
-                                message: string;
-                                requestId: string;
-                            };
-                        };
-                    };
-                };
-                /** @description Default Response */
-                200: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json": {
-                            accounts: components["schemas"]["def-6"][];
-                            pagination: {
-                                limit: number;
-                                page: number;
-                                total: number;
-                                totalPages: number;
-                            };
-                        };
-                    };
-                };
-            };
-        };
+        get: operations["listAccounts"];
         put?: never;
         /** Add an exchange account (an api-keys.json user); secrets are write-only */
-        post: {
-            parameters: {
-                query?: never;
-                header?: never;
-                path?: never;
-                cookie?: never;
-            };
-            /** @description key + secret (binance, bybit, gateio, defx, bitunix, weex), plus passphrase (bitget, okx, kucoin), or wallet_address + private_key (hyperliquid, paradex) */
-            requestBody: {
-                content: {
-                    "application/json": {
-                        /** @enum {unknown} */
-                        exchange: "binance" | "bybit" | "bitget" | "okx" | "gateio" | "kucoin" | "hyperliquid" | "paradex" | "defx" | "bitunix" | "weex";
-                        /** @description hyperliquid only: the wallet is a vault (default false) */
-                        is_vault?: boolean;
-                        /** @description write-only */
-                        key?: string;
-                        /** @description the Passivbot user (its key in api-keys.json): letters, digits, . _ -; `referrals` and `tradfi` are reserved */
-                        name: string;
-                        /** @description write-only */
-                        passphrase?: string;
-                        /** @description write-only */
-                        private_key?: string;
-                        /** @description write-only */
-                        secret?: string;
-                        /** @description write-only */
-                        wallet_address?: string;
-                    };
-                };
-            };
-            responses: {
-                /** @description Every error answers with this envelope */
-                "4XX": {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json": {
-                            error: {
-                                code: string;
-                                details?: unknown;
-                                message: string;
-                                requestId: string;
-                            };
-                        };
-                    };
-                };
-                /** @description Every error answers with this envelope */
-                "5XX": {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json": {
-                            error: {
-                                code: string;
-                                details?: unknown;
-                                message: string;
-                                requestId: string;
-                            };
-                        };
-                    };
-                };
-                /** @description Default Response */
-                201: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json": {
-                            /** Format: date-time */
-                            createdAt: string;
-                            /** @enum {unknown} */
-                            exchange: "binance" | "bybit" | "bitget" | "okx" | "gateio" | "kucoin" | "hyperliquid" | "paradex" | "defx" | "bitunix" | "weex";
-                            fields: {
-                                key: boolean;
-                                passphrase: boolean;
-                                private_key: boolean;
-                                secret: boolean;
-                                wallet_address: boolean;
-                            };
-                            id: string;
-                            isVault: boolean;
-                            name: string;
-                            /** Format: date-time */
-                            updatedAt: string;
-                            /** @description bot instances using the account */
-                            usedBy: number;
-                        };
-                    };
-                };
-            };
-        };
+        post: operations["createAccount"];
         delete?: never;
         options?: never;
         head?: never;
@@ -184,234 +27,12 @@ export interface paths {
             cookie?: never;
         };
         /** One exchange account */
-        get: {
-            parameters: {
-                query?: never;
-                header?: never;
-                path: {
-                    id: string;
-                };
-                cookie?: never;
-            };
-            requestBody?: never;
-            responses: {
-                /** @description Every error answers with this envelope */
-                "4XX": {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json": {
-                            error: {
-                                code: string;
-                                details?: unknown;
-                                message: string;
-                                requestId: string;
-                            };
-                        };
-                    };
-                };
-                /** @description Every error answers with this envelope */
-                "5XX": {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json": {
-                            error: {
-                                code: string;
-                                details?: unknown;
-                                message: string;
-                                requestId: string;
-                            };
-                        };
-                    };
-                };
-                /** @description Default Response */
-                200: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json": {
-                            /** Format: date-time */
-                            createdAt: string;
-                            /** @enum {unknown} */
-                            exchange: "binance" | "bybit" | "bitget" | "okx" | "gateio" | "kucoin" | "hyperliquid" | "paradex" | "defx" | "bitunix" | "weex";
-                            fields: {
-                                key: boolean;
-                                passphrase: boolean;
-                                private_key: boolean;
-                                secret: boolean;
-                                wallet_address: boolean;
-                            };
-                            id: string;
-                            isVault: boolean;
-                            name: string;
-                            /** Format: date-time */
-                            updatedAt: string;
-                            /** @description bot instances using the account */
-                            usedBy: number;
-                        };
-                    };
-                };
-            };
-        };
+        get: operations["getAccount"];
         /** Change an account; secrets omitted are kept, null clears them */
-        put: {
-            parameters: {
-                query?: never;
-                header?: never;
-                path: {
-                    id: string;
-                };
-                cookie?: never;
-            };
-            /** @description Secret fields omitted are kept, null clears them; the result must still suit the exchange. name and exchange change only while no instance uses the account */
-            requestBody: {
-                content: {
-                    "application/json": {
-                        /** @enum {unknown} */
-                        exchange?: "binance" | "bybit" | "bitget" | "okx" | "gateio" | "kucoin" | "hyperliquid" | "paradex" | "defx" | "bitunix" | "weex";
-                        /** @description hyperliquid only: the wallet is a vault (default false) */
-                        is_vault?: boolean;
-                        /** @description write-only */
-                        key?: string | null;
-                        /** @description the Passivbot user (its key in api-keys.json): letters, digits, . _ -; `referrals` and `tradfi` are reserved */
-                        name?: string;
-                        /** @description write-only */
-                        passphrase?: string | null;
-                        /** @description write-only */
-                        private_key?: string | null;
-                        /** @description write-only */
-                        secret?: string | null;
-                        /** @description write-only */
-                        wallet_address?: string | null;
-                    };
-                };
-            };
-            responses: {
-                /** @description Every error answers with this envelope */
-                "4XX": {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json": {
-                            error: {
-                                code: string;
-                                details?: unknown;
-                                message: string;
-                                requestId: string;
-                            };
-                        };
-                    };
-                };
-                /** @description Every error answers with this envelope */
-                "5XX": {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json": {
-                            error: {
-                                code: string;
-                                details?: unknown;
-                                message: string;
-                                requestId: string;
-                            };
-                        };
-                    };
-                };
-                /** @description Default Response */
-                200: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json": {
-                            /** Format: date-time */
-                            createdAt: string;
-                            /** @enum {unknown} */
-                            exchange: "binance" | "bybit" | "bitget" | "okx" | "gateio" | "kucoin" | "hyperliquid" | "paradex" | "defx" | "bitunix" | "weex";
-                            fields: {
-                                key: boolean;
-                                passphrase: boolean;
-                                private_key: boolean;
-                                secret: boolean;
-                                wallet_address: boolean;
-                            };
-                            id: string;
-                            isVault: boolean;
-                            name: string;
-                            /** Format: date-time */
-                            updatedAt: string;
-                            /** @description bot instances using the account */
-                            usedBy: number;
-                        };
-                    };
-                };
-            };
-        };
+        put: operations["updateAccount"];
         post?: never;
         /** Remove an account (409 while instances use it) */
-        delete: {
-            parameters: {
-                query?: never;
-                header?: never;
-                path: {
-                    id: string;
-                };
-                cookie?: never;
-            };
-            requestBody?: never;
-            responses: {
-                /** @description Every error answers with this envelope */
-                "4XX": {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json": {
-                            error: {
-                                code: string;
-                                details?: unknown;
-                                message: string;
-                                requestId: string;
-                            };
-                        };
-                    };
-                };
-                /** @description Every error answers with this envelope */
-                "5XX": {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json": {
-                            error: {
-                                code: string;
-                                details?: unknown;
-                                message: string;
-                                requestId: string;
-                            };
-                        };
-                    };
-                };
-                /** @description Default Response */
-                200: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json": {
-                            /** @enum {boolean} */
-                            ok: true;
-                        };
-                    };
-                };
-            };
-        };
+        delete: operations["deleteAccount"];
         options?: never;
         head?: never;
         patch?: never;
@@ -427,73 +48,7 @@ export interface paths {
         get?: never;
         put?: never;
         /** Log in; returns a bearer token, or with cookie: true sets the browser session cookie instead (send X-PBFleet-CSRF: 1) */
-        post: {
-            parameters: {
-                query?: never;
-                header?: never;
-                path?: never;
-                cookie?: never;
-            };
-            requestBody: {
-                content: {
-                    "application/json": {
-                        /** @description Browser sign-in: set the HttpOnly session cookie and leave the token out of the answer */
-                        cookie?: boolean;
-                        password: string;
-                        username: string;
-                    };
-                };
-            };
-            responses: {
-                /** @description Every error answers with this envelope */
-                "4XX": {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json": {
-                            error: {
-                                code: string;
-                                details?: unknown;
-                                message: string;
-                                requestId: string;
-                            };
-                        };
-                    };
-                };
-                /** @description Every error answers with this envelope */
-                "5XX": {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json": {
-                            error: {
-                                code: string;
-                                details?: unknown;
-                                message: string;
-                                requestId: string;
-                            };
-                        };
-                    };
-                };
-                /** @description Default Response */
-                200: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json": {
-                            /** Format: date-time */
-                            expiresAt: string;
-                            /** @description The bearer token; absent when the session went into the cookie */
-                            token?: string;
-                            user: components["schemas"]["def-1"];
-                        };
-                    };
-                };
-            };
-        };
+        post: operations["login"];
         delete?: never;
         options?: never;
         head?: never;
@@ -510,61 +65,7 @@ export interface paths {
         get?: never;
         put?: never;
         /** End this session; the token (or session cookie, which is cleared) stops working at once */
-        post: {
-            parameters: {
-                query?: never;
-                header?: never;
-                path?: never;
-                cookie?: never;
-            };
-            requestBody?: never;
-            responses: {
-                /** @description Every error answers with this envelope */
-                "4XX": {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json": {
-                            error: {
-                                code: string;
-                                details?: unknown;
-                                message: string;
-                                requestId: string;
-                            };
-                        };
-                    };
-                };
-                /** @description Every error answers with this envelope */
-                "5XX": {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json": {
-                            error: {
-                                code: string;
-                                details?: unknown;
-                                message: string;
-                                requestId: string;
-                            };
-                        };
-                    };
-                };
-                /** @description Default Response */
-                200: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json": {
-                            /** @enum {boolean} */
-                            ok: true;
-                        };
-                    };
-                };
-            };
-        };
+        post: operations["logout"];
         delete?: never;
         options?: never;
         head?: never;
@@ -579,72 +80,7 @@ export interface paths {
             cookie?: never;
         };
         /** The current user and credential */
-        get: {
-            parameters: {
-                query?: never;
-                header?: never;
-                path?: never;
-                cookie?: never;
-            };
-            requestBody?: never;
-            responses: {
-                /** @description Every error answers with this envelope */
-                "4XX": {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json": {
-                            error: {
-                                code: string;
-                                details?: unknown;
-                                message: string;
-                                requestId: string;
-                            };
-                        };
-                    };
-                };
-                /** @description Every error answers with this envelope */
-                "5XX": {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json": {
-                            error: {
-                                code: string;
-                                details?: unknown;
-                                message: string;
-                                requestId: string;
-                            };
-                        };
-                    };
-                };
-                /** @description Default Response */
-                200: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json": {
-                            credential: {
-                                /** Format: date-time */
-                                expiresAt: string | null;
-                                id: string;
-                                /** @enum {unknown} */
-                                kind: "session" | "api_token";
-                            };
-                            /**
-                             * @description viewer reads; operator also operates; admin also manages
-                             * @enum {unknown}
-                             */
-                            role: "viewer" | "operator" | "admin";
-                            user: components["schemas"]["def-1"];
-                        };
-                    };
-                };
-            };
-        };
+        get: operations["getCurrentUser"];
         put?: never;
         post?: never;
         delete?: never;
@@ -661,145 +97,10 @@ export interface paths {
             cookie?: never;
         };
         /** Your API tokens */
-        get: {
-            parameters: {
-                query?: never;
-                header?: never;
-                path?: never;
-                cookie?: never;
-            };
-            requestBody?: never;
-            responses: {
-                /** @description Every error answers with this envelope */
-                "4XX": {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json": {
-                            error: {
-                                code: string;
-                                details?: unknown;
-                                message: string;
-                                requestId: string;
-                            };
-                        };
-                    };
-                };
-                /** @description Every error answers with this envelope */
-                "5XX": {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json": {
-                            error: {
-                                code: string;
-                                details?: unknown;
-                                message: string;
-                                requestId: string;
-                            };
-                        };
-                    };
-                };
-                /** @description Default Response */
-                200: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json": {
-                            tokens: {
-                                /** Format: date-time */
-                                createdAt: string;
-                                /** Format: date-time */
-                                expiresAt: string | null;
-                                id: string;
-                                /** Format: date-time */
-                                lastUsedAt: string | null;
-                                name: string;
-                                /** @description The first characters, to recognise a token */
-                                prefix: string;
-                            }[];
-                        };
-                    };
-                };
-            };
-        };
+        get: operations["listApiTokens"];
         put?: never;
         /** Create an API token (acts with your role); the token is shown once */
-        post: {
-            parameters: {
-                query?: never;
-                header?: never;
-                path?: never;
-                cookie?: never;
-            };
-            requestBody: {
-                content: {
-                    "application/json": {
-                        expiresInDays?: number;
-                        name: string;
-                    };
-                };
-            };
-            responses: {
-                /** @description Every error answers with this envelope */
-                "4XX": {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json": {
-                            error: {
-                                code: string;
-                                details?: unknown;
-                                message: string;
-                                requestId: string;
-                            };
-                        };
-                    };
-                };
-                /** @description Every error answers with this envelope */
-                "5XX": {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json": {
-                            error: {
-                                code: string;
-                                details?: unknown;
-                                message: string;
-                                requestId: string;
-                            };
-                        };
-                    };
-                };
-                /** @description Default Response */
-                201: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json": {
-                            /** Format: date-time */
-                            createdAt: string;
-                            /** Format: date-time */
-                            expiresAt: string | null;
-                            id: string;
-                            /** Format: date-time */
-                            lastUsedAt: string | null;
-                            name: string;
-                            /** @description The first characters, to recognise a token */
-                            prefix: string;
-                            /** @description Shown once; store it now */
-                            token: string;
-                        };
-                    };
-                };
-            };
-        };
+        post: operations["createApiToken"];
         delete?: never;
         options?: never;
         head?: never;
@@ -817,63 +118,7 @@ export interface paths {
         put?: never;
         post?: never;
         /** Revoke one of your API tokens */
-        delete: {
-            parameters: {
-                query?: never;
-                header?: never;
-                path: {
-                    id: string;
-                };
-                cookie?: never;
-            };
-            requestBody?: never;
-            responses: {
-                /** @description Every error answers with this envelope */
-                "4XX": {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json": {
-                            error: {
-                                code: string;
-                                details?: unknown;
-                                message: string;
-                                requestId: string;
-                            };
-                        };
-                    };
-                };
-                /** @description Every error answers with this envelope */
-                "5XX": {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json": {
-                            error: {
-                                code: string;
-                                details?: unknown;
-                                message: string;
-                                requestId: string;
-                            };
-                        };
-                    };
-                };
-                /** @description Default Response */
-                200: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json": {
-                            /** @enum {boolean} */
-                            ok: true;
-                        };
-                    };
-                };
-            };
-        };
+        delete: operations["revokeApiToken"];
         options?: never;
         head?: never;
         patch?: never;
@@ -887,103 +132,7 @@ export interface paths {
             cookie?: never;
         };
         /** List backtest jobs, newest first */
-        get: {
-            parameters: {
-                query?: {
-                    environment?: string;
-                    limit?: number;
-                    page?: number;
-                    q?: string;
-                    status?: "queued" | "running" | "completed" | "failed" | "cancelled" | "interrupted";
-                };
-                header?: never;
-                path?: never;
-                cookie?: never;
-            };
-            requestBody?: never;
-            responses: {
-                /** @description Every error answers with this envelope */
-                "4XX": {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json": {
-                            error: {
-                                code: string;
-                                details?: unknown;
-                                message: string;
-                                requestId: string;
-                            };
-                        };
-                    };
-                };
-                /** @description Every error answers with this envelope */
-                "5XX": {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json": {
-                            error: {
-                                code: string;
-                                details?: unknown;
-                                message: string;
-                                requestId: string;
-                            };
-                        };
-                    };
-                };
-                /** @description Default Response */
-                200: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json": {
-                            jobs: {
-                                attempts: number;
-                                /** Format: date-time */
-                                createdAt: string;
-                                environmentId: string;
-                                error: string | null;
-                                /** Format: date-time */
-                                finishedAt: string | null;
-                                id: string;
-                                logPath: string | null;
-                                name: string;
-                                priority: number;
-                                progress: {
-                                    detail?: {
-                                        [key: string]: unknown;
-                                    };
-                                    etaSeconds: number | null;
-                                    /** @description 0..1 of the current stage; null when Passivbot reports nothing measurable */
-                                    fraction: number | null;
-                                    stage: string;
-                                };
-                                requestedBy: string | null;
-                                requeueOnInterrupt: boolean;
-                                runner: string | null;
-                                slots: number;
-                                /** Format: date-time */
-                                startedAt: string | null;
-                                /** @enum {unknown} */
-                                status: "queued" | "running" | "completed" | "failed" | "cancelled" | "interrupted";
-                                /** @enum {unknown} */
-                                type: "backtest" | "optimize";
-                            }[];
-                            pagination: {
-                                limit: number;
-                                page: number;
-                                total: number;
-                                totalPages: number;
-                            };
-                        };
-                    };
-                };
-            };
-        };
+        get: operations["listBacktestJobs"];
         put?: never;
         post?: never;
         delete?: never;
@@ -1000,219 +149,11 @@ export interface paths {
             cookie?: never;
         };
         /** One backtest job */
-        get: {
-            parameters: {
-                query?: never;
-                header?: never;
-                path: {
-                    id: string;
-                };
-                cookie?: never;
-            };
-            requestBody?: never;
-            responses: {
-                /** @description Every error answers with this envelope */
-                "4XX": {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json": {
-                            error: {
-                                code: string;
-                                details?: unknown;
-                                message: string;
-                                requestId: string;
-                            };
-                        };
-                    };
-                };
-                /** @description Every error answers with this envelope */
-                "5XX": {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json": {
-                            error: {
-                                code: string;
-                                details?: unknown;
-                                message: string;
-                                requestId: string;
-                            };
-                        };
-                    };
-                };
-                /** @description Default Response */
-                200: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json": {
-                            attempts: number;
-                            /** Format: date-time */
-                            createdAt: string;
-                            environmentId: string;
-                            error: string | null;
-                            /** Format: date-time */
-                            finishedAt: string | null;
-                            id: string;
-                            logPath: string | null;
-                            name: string;
-                            params: {
-                                /** @description A Passivbot config (v7 or v8); checked like a bot config */
-                                config: {
-                                    [key: string]: unknown;
-                                };
-                                /** @description A Passivbot config (v7 or v8); checked like a bot config */
-                                effective: {
-                                    [key: string]: unknown;
-                                };
-                                overrides: {
-                                    [key: string]: unknown;
-                                };
-                                /** @description A Passivbot config (v7 or v8); checked like a bot config */
-                                seedConfig?: {
-                                    [key: string]: unknown;
-                                };
-                            };
-                            priority: number;
-                            progress: {
-                                detail?: {
-                                    [key: string]: unknown;
-                                };
-                                etaSeconds: number | null;
-                                /** @description 0..1 of the current stage; null when Passivbot reports nothing measurable */
-                                fraction: number | null;
-                                stage: string;
-                            };
-                            requestedBy: string | null;
-                            requeueOnInterrupt: boolean;
-                            result: {
-                                [key: string]: unknown;
-                            } | null;
-                            runner: string | null;
-                            slots: number;
-                            /** Format: date-time */
-                            startedAt: string | null;
-                            /** @enum {unknown} */
-                            status: "queued" | "running" | "completed" | "failed" | "cancelled" | "interrupted";
-                            /** @enum {unknown} */
-                            type: "backtest" | "optimize";
-                        };
-                    };
-                };
-            };
-        };
+        get: operations["getBacktestJob"];
         put?: never;
         post?: never;
         /** Cancel a backtest (SIGINT, then SIGKILL; partial results are kept) */
-        delete: {
-            parameters: {
-                query?: never;
-                header?: never;
-                path: {
-                    id: string;
-                };
-                cookie?: never;
-            };
-            requestBody?: never;
-            responses: {
-                /** @description Every error answers with this envelope */
-                "4XX": {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json": {
-                            error: {
-                                code: string;
-                                details?: unknown;
-                                message: string;
-                                requestId: string;
-                            };
-                        };
-                    };
-                };
-                /** @description Every error answers with this envelope */
-                "5XX": {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json": {
-                            error: {
-                                code: string;
-                                details?: unknown;
-                                message: string;
-                                requestId: string;
-                            };
-                        };
-                    };
-                };
-                /** @description Default Response */
-                200: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json": {
-                            attempts: number;
-                            /** Format: date-time */
-                            createdAt: string;
-                            environmentId: string;
-                            error: string | null;
-                            /** Format: date-time */
-                            finishedAt: string | null;
-                            id: string;
-                            logPath: string | null;
-                            name: string;
-                            params: {
-                                /** @description A Passivbot config (v7 or v8); checked like a bot config */
-                                config: {
-                                    [key: string]: unknown;
-                                };
-                                /** @description A Passivbot config (v7 or v8); checked like a bot config */
-                                effective: {
-                                    [key: string]: unknown;
-                                };
-                                overrides: {
-                                    [key: string]: unknown;
-                                };
-                                /** @description A Passivbot config (v7 or v8); checked like a bot config */
-                                seedConfig?: {
-                                    [key: string]: unknown;
-                                };
-                            };
-                            priority: number;
-                            progress: {
-                                detail?: {
-                                    [key: string]: unknown;
-                                };
-                                etaSeconds: number | null;
-                                /** @description 0..1 of the current stage; null when Passivbot reports nothing measurable */
-                                fraction: number | null;
-                                stage: string;
-                            };
-                            requestedBy: string | null;
-                            requeueOnInterrupt: boolean;
-                            result: {
-                                [key: string]: unknown;
-                            } | null;
-                            runner: string | null;
-                            slots: number;
-                            /** Format: date-time */
-                            startedAt: string | null;
-                            /** @enum {unknown} */
-                            status: "queued" | "running" | "completed" | "failed" | "cancelled" | "interrupted";
-                            /** @enum {unknown} */
-                            type: "backtest" | "optimize";
-                        };
-                    };
-                };
-            };
-        };
+        delete: operations["cancelBacktest"];
         options?: never;
         head?: never;
         patch?: never;
@@ -1226,120 +167,7 @@ export interface paths {
             cookie?: never;
         };
         /** Metrics and equity curve of a backtest; `?fills=N` adds a page of fills */
-        get: {
-            parameters: {
-                query?: {
-                    /** @description A page of fills (1 = first) */
-                    fills?: number;
-                    limit?: number;
-                };
-                header?: never;
-                path: {
-                    id: string;
-                };
-                cookie?: never;
-            };
-            requestBody?: never;
-            responses: {
-                /** @description Every error answers with this envelope */
-                "4XX": {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json": {
-                            error: {
-                                code: string;
-                                details?: unknown;
-                                message: string;
-                                requestId: string;
-                            };
-                        };
-                    };
-                };
-                /** @description Every error answers with this envelope */
-                "5XX": {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json": {
-                            error: {
-                                code: string;
-                                details?: unknown;
-                                message: string;
-                                requestId: string;
-                            };
-                        };
-                    };
-                };
-                /** @description Default Response */
-                200: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json": {
-                            equity: {
-                                points: {
-                                    [key: string]: unknown;
-                                }[];
-                                sourceRows: number;
-                            };
-                            fillColumns: string[];
-                            fills?: {
-                                columns: string[];
-                                limit: number;
-                                page: number;
-                                rows: {
-                                    [key: string]: unknown;
-                                }[];
-                                total: number;
-                            };
-                            fillsCount: number;
-                            job: {
-                                attempts: number;
-                                /** Format: date-time */
-                                createdAt: string;
-                                environmentId: string;
-                                error: string | null;
-                                /** Format: date-time */
-                                finishedAt: string | null;
-                                id: string;
-                                logPath: string | null;
-                                name: string;
-                                priority: number;
-                                progress: {
-                                    detail?: {
-                                        [key: string]: unknown;
-                                    };
-                                    etaSeconds: number | null;
-                                    /** @description 0..1 of the current stage; null when Passivbot reports nothing measurable */
-                                    fraction: number | null;
-                                    stage: string;
-                                };
-                                requestedBy: string | null;
-                                requeueOnInterrupt: boolean;
-                                runner: string | null;
-                                slots: number;
-                                /** Format: date-time */
-                                startedAt: string | null;
-                                /** @enum {unknown} */
-                                status: "queued" | "running" | "completed" | "failed" | "cancelled" | "interrupted";
-                                /** @enum {unknown} */
-                                type: "backtest" | "optimize";
-                            };
-                            metrics: {
-                                [key: string]: number | string | (never | null);
-                            };
-                            typed: {
-                                [key: string]: number | null;
-                            };
-                        };
-                    };
-                };
-            };
-        };
+        get: operations["getBacktestResult"];
         put?: never;
         post?: never;
         delete?: never;
@@ -1356,63 +184,7 @@ export interface paths {
             cookie?: never;
         };
         /** All fills of a backtest as CSV or JSON lines */
-        get: {
-            parameters: {
-                query?: {
-                    format?: "csv" | "json";
-                    token?: string;
-                };
-                header?: never;
-                path: {
-                    id: string;
-                };
-                cookie?: never;
-            };
-            requestBody?: never;
-            responses: {
-                /** @description Every error answers with this envelope */
-                "4XX": {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json": {
-                            error: {
-                                code: string;
-                                details?: unknown;
-                                message: string;
-                                requestId: string;
-                            };
-                        };
-                    };
-                };
-                /** @description Every error answers with this envelope */
-                "5XX": {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json": {
-                            error: {
-                                code: string;
-                                details?: unknown;
-                                message: string;
-                                requestId: string;
-                            };
-                        };
-                    };
-                };
-                /** @description text/csv or application/x-ndjson */
-                200: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json": unknown;
-                    };
-                };
-            };
-        };
+        get: operations["exportBacktestFills"];
         put?: never;
         post?: never;
         delete?: never;
@@ -1431,135 +203,7 @@ export interface paths {
         get?: never;
         put?: never;
         /** Create a bot (stopped) with a backtest's config */
-        post: {
-            parameters: {
-                query?: never;
-                header?: never;
-                path: {
-                    id: string;
-                };
-                cookie?: never;
-            };
-            requestBody: {
-                content: {
-                    "application/json": {
-                        /** @description The exchange account (Passivbot user) by name */
-                        account: string;
-                        environmentId: string;
-                        /** @description Unique; letters, digits, . _ - */
-                        name: string;
-                        /**
-                         * @description v7 scripts (src/main.py) or the passivbot CLI
-                         * @enum {unknown}
-                         */
-                        runtime?: "v7" | "cli";
-                    };
-                };
-            };
-            responses: {
-                /** @description Every error answers with this envelope */
-                "4XX": {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json": {
-                            error: {
-                                code: string;
-                                details?: unknown;
-                                message: string;
-                                requestId: string;
-                            };
-                        };
-                    };
-                };
-                /** @description Every error answers with this envelope */
-                "5XX": {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json": {
-                            error: {
-                                code: string;
-                                details?: unknown;
-                                message: string;
-                                requestId: string;
-                            };
-                        };
-                    };
-                };
-                /** @description Default Response */
-                201: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json": {
-                            account: string;
-                            /** @description A Passivbot config (v7 or v8); partial configs are filled by Passivbot */
-                            config: {
-                                [key: string]: unknown;
-                            };
-                            configVersion: number;
-                            /** Format: date-time */
-                            createdAt: string;
-                            /** @enum {unknown} */
-                            desiredState: "running" | "stopped";
-                            environmentId: string;
-                            exchange: string;
-                            id: string;
-                            lastError: string | null;
-                            lastExitCode: number | null;
-                            name: string;
-                            pid: number | null;
-                            restartCount: number;
-                            /** @description The running bot was started from an older config version */
-                            restartNeeded: boolean;
-                            runningConfigVersion: number | null;
-                            /**
-                             * @description v7 scripts (src/main.py) or the passivbot CLI
-                             * @enum {unknown}
-                             */
-                            runtime: "v7" | "cli";
-                            /** Format: date-time */
-                            startedAt: string | null;
-                            /** @enum {unknown} */
-                            status: "stopped" | "starting" | "running" | "stopping" | "crashed" | "error" | "unknown";
-                            /** @description Parsed from the bot's log lines ([health], [fill], [balance], errors) */
-                            summary: {
-                                balance: number | null;
-                                currency: string | null;
-                                equity: number | null;
-                                errors: number;
-                                fills: number;
-                                /** @description [health] fills since the bot last (re)started itself */
-                                healthFills: number | null;
-                                /** @description [health] pnl since the bot last (re)started itself */
-                                healthPnl: number | null;
-                                lastError: string | null;
-                                lastFillAt: string | null;
-                                lastHealthAt: string | null;
-                                loopSeconds: number | null;
-                                positionsLong: number | null;
-                                positionsShort: number | null;
-                                rateLimits: number | null;
-                                ready: boolean;
-                                realizedPnl: number;
-                                /** @description [health] errors=N/10: errors in the last hour (Passivbot restarts itself past its budget) */
-                                recentErrors: number | null;
-                                rssMb: number | null;
-                                uptime: string | null;
-                                wsReconnects: number | null;
-                            };
-                            symbols: string[];
-                            /** Format: date-time */
-                            updatedAt: string;
-                        };
-                    };
-                };
-            };
-        };
+        post: operations["createInstanceFromBacktest"];
         delete?: never;
         options?: never;
         head?: never;
@@ -1576,134 +220,7 @@ export interface paths {
         get?: never;
         put?: never;
         /** Queue a backtest (202 with the job) */
-        post: {
-            parameters: {
-                query?: never;
-                header?: never;
-                path?: never;
-                cookie?: never;
-            };
-            requestBody: {
-                content: {
-                    "application/json": {
-                        /** @description A Passivbot config (v7 or v8); checked like a bot config */
-                        config: {
-                            [key: string]: unknown;
-                        };
-                        environmentId?: string;
-                        name?: string;
-                        overrides?: {
-                            /** @description YYYY-MM-DD */
-                            end_date?: string;
-                            exchanges?: ("binance" | "bybit" | "bitget" | "okx" | "gateio" | "kucoin" | "hyperliquid" | "paradex" | "defx" | "bitunix" | "weex")[];
-                            /** @description YYYY-MM-DD */
-                            start_date?: string;
-                            starting_balance?: number;
-                            /** @description Coins to backtest (live.approved_coins) */
-                            symbols?: string[];
-                        };
-                        /** @description Higher runs first (default 0) */
-                        priority?: number;
-                        /** @description Queue it again if it dies with pbfleet (default false) */
-                        requeueOnInterrupt?: boolean;
-                    };
-                };
-            };
-            responses: {
-                /** @description Every error answers with this envelope */
-                "4XX": {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json": {
-                            error: {
-                                code: string;
-                                details?: unknown;
-                                message: string;
-                                requestId: string;
-                            };
-                        };
-                    };
-                };
-                /** @description Every error answers with this envelope */
-                "5XX": {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json": {
-                            error: {
-                                code: string;
-                                details?: unknown;
-                                message: string;
-                                requestId: string;
-                            };
-                        };
-                    };
-                };
-                /** @description Default Response */
-                202: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json": {
-                            attempts: number;
-                            /** Format: date-time */
-                            createdAt: string;
-                            environmentId: string;
-                            error: string | null;
-                            /** Format: date-time */
-                            finishedAt: string | null;
-                            id: string;
-                            logPath: string | null;
-                            name: string;
-                            params: {
-                                /** @description A Passivbot config (v7 or v8); checked like a bot config */
-                                config: {
-                                    [key: string]: unknown;
-                                };
-                                /** @description A Passivbot config (v7 or v8); checked like a bot config */
-                                effective: {
-                                    [key: string]: unknown;
-                                };
-                                overrides: {
-                                    [key: string]: unknown;
-                                };
-                                /** @description A Passivbot config (v7 or v8); checked like a bot config */
-                                seedConfig?: {
-                                    [key: string]: unknown;
-                                };
-                            };
-                            priority: number;
-                            progress: {
-                                detail?: {
-                                    [key: string]: unknown;
-                                };
-                                etaSeconds: number | null;
-                                /** @description 0..1 of the current stage; null when Passivbot reports nothing measurable */
-                                fraction: number | null;
-                                stage: string;
-                            };
-                            requestedBy: string | null;
-                            requeueOnInterrupt: boolean;
-                            result: {
-                                [key: string]: unknown;
-                            } | null;
-                            runner: string | null;
-                            slots: number;
-                            /** Format: date-time */
-                            startedAt: string | null;
-                            /** @enum {unknown} */
-                            status: "queued" | "running" | "completed" | "failed" | "cancelled" | "interrupted";
-                            /** @enum {unknown} */
-                            type: "backtest" | "optimize";
-                        };
-                    };
-                };
-            };
-        };
+        post: operations["runBacktest"];
         delete?: never;
         options?: never;
         head?: never;
@@ -1718,396 +235,10 @@ export interface paths {
             cookie?: never;
         };
         /** List environments */
-        get: {
-            parameters: {
-                query?: {
-                    health?: "healthy" | "unhealthy" | "degraded" | "pending" | "unknown" | "host_key_mismatch";
-                    limit?: number;
-                    page?: number;
-                    q?: string;
-                    sort?: "name" | "-name" | "createdAt" | "-createdAt" | "health" | "-health";
-                };
-                header?: never;
-                path?: never;
-                cookie?: never;
-            };
-            requestBody?: never;
-            responses: {
-                /** @description Every error answers with this envelope */
-                "4XX": {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json": {
-                            error: {
-                                code: string;
-                                details?: unknown;
-                                message: string;
-                                requestId: string;
-                            };
-                        };
-                    };
-                };
-                /** @description Every error answers with this envelope */
-                "5XX": {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json": {
-                            error: {
-                                code: string;
-                                details?: unknown;
-                                message: string;
-                                requestId: string;
-                            };
-                        };
-                    };
-                };
-                /** @description Default Response */
-                200: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json": {
-                            environments: components["schemas"]["def-3"][];
-                            pagination: {
-                                limit: number;
-                                page: number;
-                                total: number;
-                                totalPages: number;
-                            };
-                        };
-                    };
-                };
-            };
-        };
+        get: operations["listEnvironments"];
         put?: never;
         /** Add a server reached over SSH */
-        post: {
-            parameters: {
-                query?: never;
-                header?: never;
-                path?: never;
-                cookie?: never;
-            };
-            requestBody: {
-                content: {
-                    "application/json": {
-                        commands?: {
-                            restart: {
-                                /** @description JSON body; left out keeps the stored one, null removes it */
-                                body?: {
-                                    [key: string]: unknown;
-                                } | null;
-                                /** @description seal the body at rest and never return it */
-                                bodySecret?: boolean;
-                                /** @description ssh: run as given on the host */
-                                command?: string;
-                                enabled: boolean;
-                                /** @description HTTP headers. Values are secret: sealed at rest and never returned (responses show `{ "set": true }`). A value sets a header, null removes it, `{}` or `{ "set": true }` or leaving the name out keeps the stored value; `headers: null` removes all. Values are kept only while the URL keeps its origin. */
-                                headers?: {
-                                    [key: string]: string | (never | null) | {
-                                        /** @enum {boolean} */
-                                        set?: true;
-                                    };
-                                } | null;
-                                /** @enum {unknown} */
-                                method?: "GET" | "HEAD" | "POST" | "PUT" | "PATCH" | "DELETE";
-                                /** @description http(s) URL */
-                                url?: string;
-                            };
-                            /** @enum {unknown} */
-                            type: "ssh" | "http";
-                        } | null;
-                        /** @description Secret parts are write-only: omit to keep, null to clear */
-                        credentials: {
-                            /** @description write-only */
-                            passphrase?: string | null;
-                            /** @description write-only */
-                            password?: string | null;
-                            /** @description OpenSSH or PEM private key; write-only */
-                            privateKey?: string | null;
-                            /** @enum {unknown} */
-                            type: "key" | "password";
-                            username: string;
-                        };
-                        description?: string;
-                        /** @description http(s) URL */
-                        environmentURL?: string | null;
-                        healthCheck?: {
-                            /** @description ssh: probe command; exit 0 is healthy */
-                            command?: string;
-                            /** @description seconds above which a success is degraded */
-                            degradedAfter?: number;
-                            enabled: boolean;
-                            /** @description http: URL; tcp: host:port */
-                            endpoint?: string;
-                            /** @description HTTP headers. Values are secret: sealed at rest and never returned (responses show `{ "set": true }`). A value sets a header, null removes it, `{}` or `{ "set": true }` or leaving the name out keeps the stored value; `headers: null` removes all. Values are kept only while the URL keeps its origin. */
-                            headers?: {
-                                [key: string]: string | (never | null) | {
-                                    /** @enum {boolean} */
-                                    set?: true;
-                                };
-                            } | null;
-                            /** @description seconds between checks */
-                            interval: number;
-                            /** @enum {unknown} */
-                            method?: "GET" | "HEAD" | "POST" | "PUT" | "PATCH" | "DELETE";
-                            /** @description failures in a row tolerated before unhealthy */
-                            retries: number;
-                            /** @description seconds */
-                            timeout: number;
-                            /** @enum {unknown} */
-                            type: "http" | "tcp" | "ssh" | "none";
-                            validation?: {
-                                /** @enum {unknown} */
-                                type: "statusCode" | "jsonRegex" | "bodyRegex";
-                                value: string;
-                            };
-                        };
-                        /** @description pin the host key instead of trusting on first use */
-                        hostKey?: {
-                            /** @description OpenSSH SHA256 fingerprint, as `ssh-keygen -l` prints it */
-                            fingerprint: string;
-                        };
-                        /** @description free-form labels */
-                        metadata?: {
-                            [key: string]: unknown;
-                        };
-                        /** @description letters, digits, . _ - */
-                        name: string;
-                        runtime?: {
-                            /** @enum {unknown} */
-                            kind?: "v7" | "cli";
-                            passivbotDir?: string;
-                            pythonPath?: string;
-                            workDir?: string;
-                        };
-                        target: {
-                            /** @description host name, IPv4 or IPv6 address */
-                            domain?: string;
-                            /** @description host name, IPv4 or IPv6 address */
-                            host: string;
-                            port?: number;
-                        };
-                        /** @description command/url/body may contain {VERSION}, replaced by the validated, quoted version */
-                        upgradeConfig?: {
-                            /** @description JSON body; left out keeps the stored one, null removes it */
-                            body?: {
-                                [key: string]: unknown;
-                            } | null;
-                            /** @description seal the body at rest and never return it */
-                            bodySecret?: boolean;
-                            /** @description ssh: run as given on the host */
-                            command?: string;
-                            enabled: boolean;
-                            /** @description HTTP headers. Values are secret: sealed at rest and never returned (responses show `{ "set": true }`). A value sets a header, null removes it, `{}` or `{ "set": true }` or leaving the name out keeps the stored value; `headers: null` removes all. Values are kept only while the URL keeps its origin. */
-                            headers?: {
-                                [key: string]: string | (never | null) | {
-                                    /** @enum {boolean} */
-                                    set?: true;
-                                };
-                            } | null;
-                            /** @enum {unknown} */
-                            method?: "GET" | "HEAD" | "POST" | "PUT" | "PATCH" | "DELETE";
-                            /** @enum {unknown} */
-                            type: "ssh" | "http";
-                            /** @description http(s) URL */
-                            url?: string;
-                            /** @description http(s) URL */
-                            versionListURL?: string;
-                            /** @description where the list is in the JSON: versions, data.releases[*].tag */
-                            versionPath?: string;
-                        } | null;
-                    };
-                };
-            };
-            responses: {
-                /** @description Every error answers with this envelope */
-                "4XX": {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json": {
-                            error: {
-                                code: string;
-                                details?: unknown;
-                                message: string;
-                                requestId: string;
-                            };
-                        };
-                    };
-                };
-                /** @description Every error answers with this envelope */
-                "5XX": {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json": {
-                            error: {
-                                code: string;
-                                details?: unknown;
-                                message: string;
-                                requestId: string;
-                            };
-                        };
-                    };
-                };
-                /** @description Default Response */
-                201: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json": {
-                            commands: {
-                                restart: {
-                                    /** @description absent when bodySecret */
-                                    body?: {
-                                        [key: string]: unknown;
-                                    };
-                                    bodySecret?: boolean;
-                                    command?: string;
-                                    enabled: boolean;
-                                    /** @description header names; values are write-only */
-                                    headers?: {
-                                        [key: string]: {
-                                            /** @enum {boolean} */
-                                            set: true;
-                                        };
-                                    };
-                                    /** @enum {unknown} */
-                                    method?: "GET" | "HEAD" | "POST" | "PUT" | "PATCH" | "DELETE";
-                                    url?: string;
-                                };
-                                /** @enum {unknown} */
-                                type: "ssh" | "http";
-                            } | null;
-                            credentials: {
-                                hasPassphrase: boolean;
-                                hasPassword: boolean;
-                                hasPrivateKey: boolean;
-                                keyFingerprint: string | null;
-                                /** @enum {unknown} */
-                                type: "key" | "password";
-                                username: string;
-                            } | null;
-                            description: string;
-                            environmentURL: string | null;
-                            healthCheck: {
-                                /** @description ssh: probe command; exit 0 is healthy */
-                                command?: string;
-                                /** @description seconds above which a success is degraded */
-                                degradedAfter?: number;
-                                enabled: boolean;
-                                /** @description http: URL; tcp: host:port */
-                                endpoint?: string;
-                                /** @description header names; values are write-only */
-                                headers?: {
-                                    [key: string]: {
-                                        /** @enum {boolean} */
-                                        set: true;
-                                    };
-                                };
-                                /** @description seconds between checks */
-                                interval: number;
-                                /** @enum {unknown} */
-                                method?: "GET" | "HEAD" | "POST" | "PUT" | "PATCH" | "DELETE";
-                                /** @description failures in a row tolerated before unhealthy */
-                                retries: number;
-                                /** @description seconds */
-                                timeout: number;
-                                /** @enum {unknown} */
-                                type: "http" | "tcp" | "ssh" | "none";
-                                validation?: {
-                                    /** @enum {unknown} */
-                                    type: "statusCode" | "jsonRegex" | "bodyRegex";
-                                    value: string;
-                                };
-                            };
-                            hostKey: {
-                                fingerprint: string | null;
-                                mismatch: {
-                                    fingerprint: string;
-                                    /** Format: date-time */
-                                    seenAt: string;
-                                } | null;
-                                pinned: boolean;
-                                /** Format: date-time */
-                                trustedAt: string | null;
-                            } | null;
-                            id: string;
-                            /** @enum {unknown} */
-                            kind: "local" | "ssh";
-                            metadata: {
-                                [key: string]: unknown;
-                            };
-                            name: string;
-                            runtime: {
-                                /** @enum {unknown} */
-                                kind: "v7" | "cli";
-                                passivbotDir: string;
-                                pythonPath: string;
-                                workDir: string;
-                            };
-                            status: {
-                                consecutiveFailures: number;
-                                /** @enum {unknown} */
-                                health: "healthy" | "unhealthy" | "degraded" | "pending" | "unknown" | "host_key_mismatch";
-                                /** Format: date-time */
-                                lastCheck: string | null;
-                                /** Format: date-time */
-                                lastHealthyAt: string | null;
-                                message: string;
-                                responseTime: number | null;
-                            };
-                            systemInfo: components["schemas"]["def-4"] | (never | null);
-                            target: {
-                                domain?: string;
-                                host: string;
-                                port: number;
-                            } | null;
-                            timestamps: {
-                                /** Format: date-time */
-                                createdAt: string;
-                                /** Format: date-time */
-                                updatedAt: string;
-                            };
-                            upgradeConfig: {
-                                /** @description absent when bodySecret */
-                                body?: {
-                                    [key: string]: unknown;
-                                };
-                                bodySecret?: boolean;
-                                command?: string;
-                                enabled: boolean;
-                                /** @description header names; values are write-only */
-                                headers?: {
-                                    [key: string]: {
-                                        /** @enum {boolean} */
-                                        set: true;
-                                    };
-                                };
-                                /** @enum {unknown} */
-                                method?: "GET" | "HEAD" | "POST" | "PUT" | "PATCH" | "DELETE";
-                                /** @enum {unknown} */
-                                type: "ssh" | "http";
-                                url?: string;
-                                /** @description http(s) URL */
-                                versionListURL?: string;
-                                /** @description where the list is in the JSON: versions, data.releases[*].tag */
-                                versionPath?: string;
-                            } | null;
-                        };
-                    };
-                };
-            };
-        };
+        post: operations["createEnvironment"];
         delete?: never;
         options?: never;
         head?: never;
@@ -2122,579 +253,12 @@ export interface paths {
             cookie?: never;
         };
         /** One environment */
-        get: {
-            parameters: {
-                query?: never;
-                header?: never;
-                path: {
-                    id: string;
-                };
-                cookie?: never;
-            };
-            requestBody?: never;
-            responses: {
-                /** @description Every error answers with this envelope */
-                "4XX": {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json": {
-                            error: {
-                                code: string;
-                                details?: unknown;
-                                message: string;
-                                requestId: string;
-                            };
-                        };
-                    };
-                };
-                /** @description Every error answers with this envelope */
-                "5XX": {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json": {
-                            error: {
-                                code: string;
-                                details?: unknown;
-                                message: string;
-                                requestId: string;
-                            };
-                        };
-                    };
-                };
-                /** @description Default Response */
-                200: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json": {
-                            commands: {
-                                restart: {
-                                    /** @description absent when bodySecret */
-                                    body?: {
-                                        [key: string]: unknown;
-                                    };
-                                    bodySecret?: boolean;
-                                    command?: string;
-                                    enabled: boolean;
-                                    /** @description header names; values are write-only */
-                                    headers?: {
-                                        [key: string]: {
-                                            /** @enum {boolean} */
-                                            set: true;
-                                        };
-                                    };
-                                    /** @enum {unknown} */
-                                    method?: "GET" | "HEAD" | "POST" | "PUT" | "PATCH" | "DELETE";
-                                    url?: string;
-                                };
-                                /** @enum {unknown} */
-                                type: "ssh" | "http";
-                            } | null;
-                            credentials: {
-                                hasPassphrase: boolean;
-                                hasPassword: boolean;
-                                hasPrivateKey: boolean;
-                                keyFingerprint: string | null;
-                                /** @enum {unknown} */
-                                type: "key" | "password";
-                                username: string;
-                            } | null;
-                            description: string;
-                            environmentURL: string | null;
-                            healthCheck: {
-                                /** @description ssh: probe command; exit 0 is healthy */
-                                command?: string;
-                                /** @description seconds above which a success is degraded */
-                                degradedAfter?: number;
-                                enabled: boolean;
-                                /** @description http: URL; tcp: host:port */
-                                endpoint?: string;
-                                /** @description header names; values are write-only */
-                                headers?: {
-                                    [key: string]: {
-                                        /** @enum {boolean} */
-                                        set: true;
-                                    };
-                                };
-                                /** @description seconds between checks */
-                                interval: number;
-                                /** @enum {unknown} */
-                                method?: "GET" | "HEAD" | "POST" | "PUT" | "PATCH" | "DELETE";
-                                /** @description failures in a row tolerated before unhealthy */
-                                retries: number;
-                                /** @description seconds */
-                                timeout: number;
-                                /** @enum {unknown} */
-                                type: "http" | "tcp" | "ssh" | "none";
-                                validation?: {
-                                    /** @enum {unknown} */
-                                    type: "statusCode" | "jsonRegex" | "bodyRegex";
-                                    value: string;
-                                };
-                            };
-                            hostKey: {
-                                fingerprint: string | null;
-                                mismatch: {
-                                    fingerprint: string;
-                                    /** Format: date-time */
-                                    seenAt: string;
-                                } | null;
-                                pinned: boolean;
-                                /** Format: date-time */
-                                trustedAt: string | null;
-                            } | null;
-                            id: string;
-                            /** @enum {unknown} */
-                            kind: "local" | "ssh";
-                            metadata: {
-                                [key: string]: unknown;
-                            };
-                            name: string;
-                            runtime: {
-                                /** @enum {unknown} */
-                                kind: "v7" | "cli";
-                                passivbotDir: string;
-                                pythonPath: string;
-                                workDir: string;
-                            };
-                            status: {
-                                consecutiveFailures: number;
-                                /** @enum {unknown} */
-                                health: "healthy" | "unhealthy" | "degraded" | "pending" | "unknown" | "host_key_mismatch";
-                                /** Format: date-time */
-                                lastCheck: string | null;
-                                /** Format: date-time */
-                                lastHealthyAt: string | null;
-                                message: string;
-                                responseTime: number | null;
-                            };
-                            systemInfo: components["schemas"]["def-4"] | (never | null);
-                            target: {
-                                domain?: string;
-                                host: string;
-                                port: number;
-                            } | null;
-                            timestamps: {
-                                /** Format: date-time */
-                                createdAt: string;
-                                /** Format: date-time */
-                                updatedAt: string;
-                            };
-                            upgradeConfig: {
-                                /** @description absent when bodySecret */
-                                body?: {
-                                    [key: string]: unknown;
-                                };
-                                bodySecret?: boolean;
-                                command?: string;
-                                enabled: boolean;
-                                /** @description header names; values are write-only */
-                                headers?: {
-                                    [key: string]: {
-                                        /** @enum {boolean} */
-                                        set: true;
-                                    };
-                                };
-                                /** @enum {unknown} */
-                                method?: "GET" | "HEAD" | "POST" | "PUT" | "PATCH" | "DELETE";
-                                /** @enum {unknown} */
-                                type: "ssh" | "http";
-                                url?: string;
-                                /** @description http(s) URL */
-                                versionListURL?: string;
-                                /** @description where the list is in the JSON: versions, data.releases[*].tag */
-                                versionPath?: string;
-                            } | null;
-                        };
-                    };
-                };
-            };
-        };
+        get: operations["getEnvironment"];
         /** Change an environment; secrets omitted are kept, null clears them */
-        put: {
-            parameters: {
-                query?: never;
-                header?: never;
-                path: {
-                    id: string;
-                };
-                cookie?: never;
-            };
-            requestBody: {
-                content: {
-                    "application/json": {
-                        commands?: {
-                            restart: {
-                                /** @description JSON body; left out keeps the stored one, null removes it */
-                                body?: {
-                                    [key: string]: unknown;
-                                } | null;
-                                /** @description seal the body at rest and never return it */
-                                bodySecret?: boolean;
-                                /** @description ssh: run as given on the host */
-                                command?: string;
-                                enabled: boolean;
-                                /** @description HTTP headers. Values are secret: sealed at rest and never returned (responses show `{ "set": true }`). A value sets a header, null removes it, `{}` or `{ "set": true }` or leaving the name out keeps the stored value; `headers: null` removes all. Values are kept only while the URL keeps its origin. */
-                                headers?: {
-                                    [key: string]: string | (never | null) | {
-                                        /** @enum {boolean} */
-                                        set?: true;
-                                    };
-                                } | null;
-                                /** @enum {unknown} */
-                                method?: "GET" | "HEAD" | "POST" | "PUT" | "PATCH" | "DELETE";
-                                /** @description http(s) URL */
-                                url?: string;
-                            };
-                            /** @enum {unknown} */
-                            type: "ssh" | "http";
-                        } | null;
-                        credentials?: {
-                            /** @description write-only */
-                            passphrase?: string | null;
-                            /** @description write-only */
-                            password?: string | null;
-                            /** @description OpenSSH or PEM private key; write-only */
-                            privateKey?: string | null;
-                            /** @enum {unknown} */
-                            type?: "key" | "password";
-                            username?: string;
-                        };
-                        description?: string;
-                        /** @description http(s) URL */
-                        environmentURL?: string | null;
-                        healthCheck?: {
-                            /** @description ssh: probe command; exit 0 is healthy */
-                            command?: string;
-                            /** @description seconds above which a success is degraded */
-                            degradedAfter?: number;
-                            enabled: boolean;
-                            /** @description http: URL; tcp: host:port */
-                            endpoint?: string;
-                            /** @description HTTP headers. Values are secret: sealed at rest and never returned (responses show `{ "set": true }`). A value sets a header, null removes it, `{}` or `{ "set": true }` or leaving the name out keeps the stored value; `headers: null` removes all. Values are kept only while the URL keeps its origin. */
-                            headers?: {
-                                [key: string]: string | (never | null) | {
-                                    /** @enum {boolean} */
-                                    set?: true;
-                                };
-                            } | null;
-                            /** @description seconds between checks */
-                            interval: number;
-                            /** @enum {unknown} */
-                            method?: "GET" | "HEAD" | "POST" | "PUT" | "PATCH" | "DELETE";
-                            /** @description failures in a row tolerated before unhealthy */
-                            retries: number;
-                            /** @description seconds */
-                            timeout: number;
-                            /** @enum {unknown} */
-                            type: "http" | "tcp" | "ssh" | "none";
-                            validation?: {
-                                /** @enum {unknown} */
-                                type: "statusCode" | "jsonRegex" | "bodyRegex";
-                                value: string;
-                            };
-                        };
-                        /** @description free-form labels */
-                        metadata?: {
-                            [key: string]: unknown;
-                        };
-                        /** @description letters, digits, . _ - */
-                        name?: string;
-                        runtime?: {
-                            /** @enum {unknown} */
-                            kind?: "v7" | "cli";
-                            passivbotDir?: string;
-                            pythonPath?: string;
-                            workDir?: string;
-                        };
-                        target?: {
-                            /** @description host name, IPv4 or IPv6 address */
-                            domain?: string;
-                            /** @description host name, IPv4 or IPv6 address */
-                            host: string;
-                            port?: number;
-                        };
-                        /** @description command/url/body may contain {VERSION}, replaced by the validated, quoted version */
-                        upgradeConfig?: {
-                            /** @description JSON body; left out keeps the stored one, null removes it */
-                            body?: {
-                                [key: string]: unknown;
-                            } | null;
-                            /** @description seal the body at rest and never return it */
-                            bodySecret?: boolean;
-                            /** @description ssh: run as given on the host */
-                            command?: string;
-                            enabled: boolean;
-                            /** @description HTTP headers. Values are secret: sealed at rest and never returned (responses show `{ "set": true }`). A value sets a header, null removes it, `{}` or `{ "set": true }` or leaving the name out keeps the stored value; `headers: null` removes all. Values are kept only while the URL keeps its origin. */
-                            headers?: {
-                                [key: string]: string | (never | null) | {
-                                    /** @enum {boolean} */
-                                    set?: true;
-                                };
-                            } | null;
-                            /** @enum {unknown} */
-                            method?: "GET" | "HEAD" | "POST" | "PUT" | "PATCH" | "DELETE";
-                            /** @enum {unknown} */
-                            type: "ssh" | "http";
-                            /** @description http(s) URL */
-                            url?: string;
-                            /** @description http(s) URL */
-                            versionListURL?: string;
-                            /** @description where the list is in the JSON: versions, data.releases[*].tag */
-                            versionPath?: string;
-                        } | null;
-                    };
-                };
-            };
-            responses: {
-                /** @description Every error answers with this envelope */
-                "4XX": {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json": {
-                            error: {
-                                code: string;
-                                details?: unknown;
-                                message: string;
-                                requestId: string;
-                            };
-                        };
-                    };
-                };
-                /** @description Every error answers with this envelope */
-                "5XX": {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json": {
-                            error: {
-                                code: string;
-                                details?: unknown;
-                                message: string;
-                                requestId: string;
-                            };
-                        };
-                    };
-                };
-                /** @description Default Response */
-                200: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json": {
-                            commands: {
-                                restart: {
-                                    /** @description absent when bodySecret */
-                                    body?: {
-                                        [key: string]: unknown;
-                                    };
-                                    bodySecret?: boolean;
-                                    command?: string;
-                                    enabled: boolean;
-                                    /** @description header names; values are write-only */
-                                    headers?: {
-                                        [key: string]: {
-                                            /** @enum {boolean} */
-                                            set: true;
-                                        };
-                                    };
-                                    /** @enum {unknown} */
-                                    method?: "GET" | "HEAD" | "POST" | "PUT" | "PATCH" | "DELETE";
-                                    url?: string;
-                                };
-                                /** @enum {unknown} */
-                                type: "ssh" | "http";
-                            } | null;
-                            credentials: {
-                                hasPassphrase: boolean;
-                                hasPassword: boolean;
-                                hasPrivateKey: boolean;
-                                keyFingerprint: string | null;
-                                /** @enum {unknown} */
-                                type: "key" | "password";
-                                username: string;
-                            } | null;
-                            description: string;
-                            environmentURL: string | null;
-                            healthCheck: {
-                                /** @description ssh: probe command; exit 0 is healthy */
-                                command?: string;
-                                /** @description seconds above which a success is degraded */
-                                degradedAfter?: number;
-                                enabled: boolean;
-                                /** @description http: URL; tcp: host:port */
-                                endpoint?: string;
-                                /** @description header names; values are write-only */
-                                headers?: {
-                                    [key: string]: {
-                                        /** @enum {boolean} */
-                                        set: true;
-                                    };
-                                };
-                                /** @description seconds between checks */
-                                interval: number;
-                                /** @enum {unknown} */
-                                method?: "GET" | "HEAD" | "POST" | "PUT" | "PATCH" | "DELETE";
-                                /** @description failures in a row tolerated before unhealthy */
-                                retries: number;
-                                /** @description seconds */
-                                timeout: number;
-                                /** @enum {unknown} */
-                                type: "http" | "tcp" | "ssh" | "none";
-                                validation?: {
-                                    /** @enum {unknown} */
-                                    type: "statusCode" | "jsonRegex" | "bodyRegex";
-                                    value: string;
-                                };
-                            };
-                            hostKey: {
-                                fingerprint: string | null;
-                                mismatch: {
-                                    fingerprint: string;
-                                    /** Format: date-time */
-                                    seenAt: string;
-                                } | null;
-                                pinned: boolean;
-                                /** Format: date-time */
-                                trustedAt: string | null;
-                            } | null;
-                            id: string;
-                            /** @enum {unknown} */
-                            kind: "local" | "ssh";
-                            metadata: {
-                                [key: string]: unknown;
-                            };
-                            name: string;
-                            runtime: {
-                                /** @enum {unknown} */
-                                kind: "v7" | "cli";
-                                passivbotDir: string;
-                                pythonPath: string;
-                                workDir: string;
-                            };
-                            status: {
-                                consecutiveFailures: number;
-                                /** @enum {unknown} */
-                                health: "healthy" | "unhealthy" | "degraded" | "pending" | "unknown" | "host_key_mismatch";
-                                /** Format: date-time */
-                                lastCheck: string | null;
-                                /** Format: date-time */
-                                lastHealthyAt: string | null;
-                                message: string;
-                                responseTime: number | null;
-                            };
-                            systemInfo: components["schemas"]["def-4"] | (never | null);
-                            target: {
-                                domain?: string;
-                                host: string;
-                                port: number;
-                            } | null;
-                            timestamps: {
-                                /** Format: date-time */
-                                createdAt: string;
-                                /** Format: date-time */
-                                updatedAt: string;
-                            };
-                            upgradeConfig: {
-                                /** @description absent when bodySecret */
-                                body?: {
-                                    [key: string]: unknown;
-                                };
-                                bodySecret?: boolean;
-                                command?: string;
-                                enabled: boolean;
-                                /** @description header names; values are write-only */
-                                headers?: {
-                                    [key: string]: {
-                                        /** @enum {boolean} */
-                                        set: true;
-                                    };
-                                };
-                                /** @enum {unknown} */
-                                method?: "GET" | "HEAD" | "POST" | "PUT" | "PATCH" | "DELETE";
-                                /** @enum {unknown} */
-                                type: "ssh" | "http";
-                                url?: string;
-                                /** @description http(s) URL */
-                                versionListURL?: string;
-                                /** @description where the list is in the JSON: versions, data.releases[*].tag */
-                                versionPath?: string;
-                            } | null;
-                        };
-                    };
-                };
-            };
-        };
+        put: operations["updateEnvironment"];
         post?: never;
         /** Remove an environment (409 while bots live on it, unless force) */
-        delete: {
-            parameters: {
-                query?: {
-                    force?: boolean;
-                };
-                header?: never;
-                path: {
-                    id: string;
-                };
-                cookie?: never;
-            };
-            requestBody?: never;
-            responses: {
-                /** @description Every error answers with this envelope */
-                "4XX": {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json": {
-                            error: {
-                                code: string;
-                                details?: unknown;
-                                message: string;
-                                requestId: string;
-                            };
-                        };
-                    };
-                };
-                /** @description Every error answers with this envelope */
-                "5XX": {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json": {
-                            error: {
-                                code: string;
-                                details?: unknown;
-                                message: string;
-                                requestId: string;
-                            };
-                        };
-                    };
-                };
-                /** @description Default Response */
-                200: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json": {
-                            /** @enum {boolean} */
-                            ok: true;
-                        };
-                    };
-                };
-            };
-        };
+        delete: operations["deleteEnvironment"];
         options?: never;
         head?: never;
         patch?: never;
@@ -2710,66 +274,7 @@ export interface paths {
         get?: never;
         put?: never;
         /** Run the health check now */
-        post: {
-            parameters: {
-                query?: never;
-                header?: never;
-                path: {
-                    id: string;
-                };
-                cookie?: never;
-            };
-            requestBody?: never;
-            responses: {
-                /** @description Every error answers with this envelope */
-                "4XX": {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json": {
-                            error: {
-                                code: string;
-                                details?: unknown;
-                                message: string;
-                                requestId: string;
-                            };
-                        };
-                    };
-                };
-                /** @description Every error answers with this envelope */
-                "5XX": {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json": {
-                            error: {
-                                code: string;
-                                details?: unknown;
-                                message: string;
-                                requestId: string;
-                            };
-                        };
-                    };
-                };
-                /** @description Default Response */
-                202: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json": {
-                            operationId: string;
-                            /** Format: date-time */
-                            startedAt: string;
-                            /** @enum {string} */
-                            status: "in_progress";
-                        };
-                    };
-                };
-            };
-        };
+        post: operations["checkEnvironmentHealth"];
         delete?: never;
         options?: never;
         head?: never;
@@ -2784,92 +289,7 @@ export interface paths {
             cookie?: never;
         };
         /** Health checks and hourly uptime of an environment */
-        get: {
-            parameters: {
-                query?: {
-                    /** @description Start of the range (default: 24 hours before to) */
-                    from?: string;
-                    /** @description End of the range (default: now) */
-                    to?: string;
-                };
-                header?: never;
-                path: {
-                    id: string;
-                };
-                cookie?: never;
-            };
-            requestBody?: never;
-            responses: {
-                /** @description Every error answers with this envelope */
-                "4XX": {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json": {
-                            error: {
-                                code: string;
-                                details?: unknown;
-                                message: string;
-                                requestId: string;
-                            };
-                        };
-                    };
-                };
-                /** @description Every error answers with this envelope */
-                "5XX": {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json": {
-                            error: {
-                                code: string;
-                                details?: unknown;
-                                message: string;
-                                requestId: string;
-                            };
-                        };
-                    };
-                };
-                /** @description Default Response */
-                200: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json": {
-                            environmentId: string;
-                            /** Format: date-time */
-                            from: string;
-                            /** @description Completed hours overlapping the range, oldest first; latency of successful checks, ms */
-                            hourly: {
-                                avgLatency: number | null;
-                                checks: number;
-                                /** Format: date-time */
-                                hour: string;
-                                p95Latency: number | null;
-                                /** @description Percent of checks healthy or degraded */
-                                uptime: number;
-                            }[];
-                            /** @description Checks in the range, oldest first; at most 5,000 (the newest) */
-                            samples: {
-                                /** @enum {unknown} */
-                                health: "healthy" | "unhealthy" | "degraded" | "pending" | "unknown" | "host_key_mismatch";
-                                message: string | null;
-                                responseTime: number | null;
-                                /** Format: date-time */
-                                ts: string;
-                            }[];
-                            /** @description More checks fell in the range than were returned */
-                            samplesTruncated: boolean;
-                            /** Format: date-time */
-                            to: string;
-                        };
-                    };
-                };
-            };
-        };
+        get: operations["getEnvironmentHealthHistory"];
         put?: never;
         post?: never;
         delete?: never;
@@ -2888,207 +308,7 @@ export interface paths {
         get?: never;
         put?: never;
         /** Trust the new host key the server presented */
-        post: {
-            parameters: {
-                query?: never;
-                header?: never;
-                path: {
-                    id: string;
-                };
-                cookie?: never;
-            };
-            /** @description The fingerprint being accepted; must be the one the host presented */
-            requestBody: {
-                content: {
-                    "application/json": {
-                        /** @description OpenSSH SHA256 fingerprint, as `ssh-keygen -l` prints it */
-                        fingerprint?: string;
-                    };
-                };
-            };
-            responses: {
-                /** @description Every error answers with this envelope */
-                "4XX": {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json": {
-                            error: {
-                                code: string;
-                                details?: unknown;
-                                message: string;
-                                requestId: string;
-                            };
-                        };
-                    };
-                };
-                /** @description Every error answers with this envelope */
-                "5XX": {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json": {
-                            error: {
-                                code: string;
-                                details?: unknown;
-                                message: string;
-                                requestId: string;
-                            };
-                        };
-                    };
-                };
-                /** @description Default Response */
-                200: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json": {
-                            commands: {
-                                restart: {
-                                    /** @description absent when bodySecret */
-                                    body?: {
-                                        [key: string]: unknown;
-                                    };
-                                    bodySecret?: boolean;
-                                    command?: string;
-                                    enabled: boolean;
-                                    /** @description header names; values are write-only */
-                                    headers?: {
-                                        [key: string]: {
-                                            /** @enum {boolean} */
-                                            set: true;
-                                        };
-                                    };
-                                    /** @enum {unknown} */
-                                    method?: "GET" | "HEAD" | "POST" | "PUT" | "PATCH" | "DELETE";
-                                    url?: string;
-                                };
-                                /** @enum {unknown} */
-                                type: "ssh" | "http";
-                            } | null;
-                            credentials: {
-                                hasPassphrase: boolean;
-                                hasPassword: boolean;
-                                hasPrivateKey: boolean;
-                                keyFingerprint: string | null;
-                                /** @enum {unknown} */
-                                type: "key" | "password";
-                                username: string;
-                            } | null;
-                            description: string;
-                            environmentURL: string | null;
-                            healthCheck: {
-                                /** @description ssh: probe command; exit 0 is healthy */
-                                command?: string;
-                                /** @description seconds above which a success is degraded */
-                                degradedAfter?: number;
-                                enabled: boolean;
-                                /** @description http: URL; tcp: host:port */
-                                endpoint?: string;
-                                /** @description header names; values are write-only */
-                                headers?: {
-                                    [key: string]: {
-                                        /** @enum {boolean} */
-                                        set: true;
-                                    };
-                                };
-                                /** @description seconds between checks */
-                                interval: number;
-                                /** @enum {unknown} */
-                                method?: "GET" | "HEAD" | "POST" | "PUT" | "PATCH" | "DELETE";
-                                /** @description failures in a row tolerated before unhealthy */
-                                retries: number;
-                                /** @description seconds */
-                                timeout: number;
-                                /** @enum {unknown} */
-                                type: "http" | "tcp" | "ssh" | "none";
-                                validation?: {
-                                    /** @enum {unknown} */
-                                    type: "statusCode" | "jsonRegex" | "bodyRegex";
-                                    value: string;
-                                };
-                            };
-                            hostKey: {
-                                fingerprint: string | null;
-                                mismatch: {
-                                    fingerprint: string;
-                                    /** Format: date-time */
-                                    seenAt: string;
-                                } | null;
-                                pinned: boolean;
-                                /** Format: date-time */
-                                trustedAt: string | null;
-                            } | null;
-                            id: string;
-                            /** @enum {unknown} */
-                            kind: "local" | "ssh";
-                            metadata: {
-                                [key: string]: unknown;
-                            };
-                            name: string;
-                            runtime: {
-                                /** @enum {unknown} */
-                                kind: "v7" | "cli";
-                                passivbotDir: string;
-                                pythonPath: string;
-                                workDir: string;
-                            };
-                            status: {
-                                consecutiveFailures: number;
-                                /** @enum {unknown} */
-                                health: "healthy" | "unhealthy" | "degraded" | "pending" | "unknown" | "host_key_mismatch";
-                                /** Format: date-time */
-                                lastCheck: string | null;
-                                /** Format: date-time */
-                                lastHealthyAt: string | null;
-                                message: string;
-                                responseTime: number | null;
-                            };
-                            systemInfo: components["schemas"]["def-4"] | (never | null);
-                            target: {
-                                domain?: string;
-                                host: string;
-                                port: number;
-                            } | null;
-                            timestamps: {
-                                /** Format: date-time */
-                                createdAt: string;
-                                /** Format: date-time */
-                                updatedAt: string;
-                            };
-                            upgradeConfig: {
-                                /** @description absent when bodySecret */
-                                body?: {
-                                    [key: string]: unknown;
-                                };
-                                bodySecret?: boolean;
-                                command?: string;
-                                enabled: boolean;
-                                /** @description header names; values are write-only */
-                                headers?: {
-                                    [key: string]: {
-                                        /** @enum {boolean} */
-                                        set: true;
-                                    };
-                                };
-                                /** @enum {unknown} */
-                                method?: "GET" | "HEAD" | "POST" | "PUT" | "PATCH" | "DELETE";
-                                /** @enum {unknown} */
-                                type: "ssh" | "http";
-                                url?: string;
-                                /** @description http(s) URL */
-                                versionListURL?: string;
-                                /** @description where the list is in the JSON: versions, data.releases[*].tag */
-                                versionPath?: string;
-                            } | null;
-                        };
-                    };
-                };
-            };
-        };
+        post: operations["acceptEnvironmentHostKey"];
         delete?: never;
         options?: never;
         head?: never;
@@ -3103,73 +323,7 @@ export interface paths {
             cookie?: never;
         };
         /** The environment's audit entries, newest first */
-        get: {
-            parameters: {
-                query?: {
-                    level?: "info" | "success" | "warning" | "error";
-                    limit?: number;
-                    page?: number;
-                    type?: "auth" | "action" | "health_check" | "system" | "error";
-                };
-                header?: never;
-                path: {
-                    id: string;
-                };
-                cookie?: never;
-            };
-            requestBody?: never;
-            responses: {
-                /** @description Every error answers with this envelope */
-                "4XX": {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json": {
-                            error: {
-                                code: string;
-                                details?: unknown;
-                                message: string;
-                                requestId: string;
-                            };
-                        };
-                    };
-                };
-                /** @description Every error answers with this envelope */
-                "5XX": {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json": {
-                            error: {
-                                code: string;
-                                details?: unknown;
-                                message: string;
-                                requestId: string;
-                            };
-                        };
-                    };
-                };
-                /** @description Default Response */
-                200: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json": {
-                            logs: components["schemas"]["def-2"][];
-                            pagination: {
-                                limit: number;
-                                page: number;
-                                total: number;
-                                totalPages: number;
-                            };
-                        };
-                    };
-                };
-            };
-        };
+        get: operations["listEnvironmentAuditEntries"];
         put?: never;
         post?: never;
         delete?: never;
@@ -3188,72 +342,7 @@ export interface paths {
         get?: never;
         put?: never;
         /** Run the configured restart (ssh command or http call) */
-        post: {
-            parameters: {
-                query?: never;
-                header?: never;
-                path: {
-                    id: string;
-                };
-                cookie?: never;
-            };
-            requestBody: {
-                content: {
-                    "application/json": {
-                        force?: boolean;
-                    };
-                };
-            };
-            responses: {
-                /** @description Every error answers with this envelope */
-                "4XX": {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json": {
-                            error: {
-                                code: string;
-                                details?: unknown;
-                                message: string;
-                                requestId: string;
-                            };
-                        };
-                    };
-                };
-                /** @description Every error answers with this envelope */
-                "5XX": {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json": {
-                            error: {
-                                code: string;
-                                details?: unknown;
-                                message: string;
-                                requestId: string;
-                            };
-                        };
-                    };
-                };
-                /** @description Default Response */
-                202: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json": {
-                            operationId: string;
-                            /** Format: date-time */
-                            startedAt: string;
-                            /** @enum {string} */
-                            status: "in_progress";
-                        };
-                    };
-                };
-            };
-        };
+        post: operations["restartEnvironment"];
         delete?: never;
         options?: never;
         head?: never;
@@ -3268,122 +357,10 @@ export interface paths {
             cookie?: never;
         };
         /** Last collected system info */
-        get: {
-            parameters: {
-                query?: never;
-                header?: never;
-                path: {
-                    id: string;
-                };
-                cookie?: never;
-            };
-            requestBody?: never;
-            responses: {
-                /** @description Every error answers with this envelope */
-                "4XX": {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json": {
-                            error: {
-                                code: string;
-                                details?: unknown;
-                                message: string;
-                                requestId: string;
-                            };
-                        };
-                    };
-                };
-                /** @description Every error answers with this envelope */
-                "5XX": {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json": {
-                            error: {
-                                code: string;
-                                details?: unknown;
-                                message: string;
-                                requestId: string;
-                            };
-                        };
-                    };
-                };
-                /** @description Default Response */
-                200: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json": {
-                            environmentId: string;
-                            systemInfo: components["schemas"]["def-4"] | (never | null);
-                        };
-                    };
-                };
-            };
-        };
+        get: operations["getEnvironmentSystemInfo"];
         put?: never;
         /** Collect system info now */
-        post: {
-            parameters: {
-                query?: never;
-                header?: never;
-                path: {
-                    id: string;
-                };
-                cookie?: never;
-            };
-            requestBody?: never;
-            responses: {
-                /** @description Every error answers with this envelope */
-                "4XX": {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json": {
-                            error: {
-                                code: string;
-                                details?: unknown;
-                                message: string;
-                                requestId: string;
-                            };
-                        };
-                    };
-                };
-                /** @description Every error answers with this envelope */
-                "5XX": {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json": {
-                            error: {
-                                code: string;
-                                details?: unknown;
-                                message: string;
-                                requestId: string;
-                            };
-                        };
-                    };
-                };
-                /** @description Default Response */
-                200: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json": {
-                            environmentId: string;
-                            systemInfo: components["schemas"]["def-4"] | (never | null);
-                        };
-                    };
-                };
-            };
-        };
+        post: operations["refreshEnvironmentSystemInfo"];
         delete?: never;
         options?: never;
         head?: never;
@@ -3400,72 +377,7 @@ export interface paths {
         get?: never;
         put?: never;
         /** Upgrade to a published version */
-        post: {
-            parameters: {
-                query?: never;
-                header?: never;
-                path: {
-                    id: string;
-                };
-                cookie?: never;
-            };
-            requestBody: {
-                content: {
-                    "application/json": {
-                        version: string;
-                    };
-                };
-            };
-            responses: {
-                /** @description Every error answers with this envelope */
-                "4XX": {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json": {
-                            error: {
-                                code: string;
-                                details?: unknown;
-                                message: string;
-                                requestId: string;
-                            };
-                        };
-                    };
-                };
-                /** @description Every error answers with this envelope */
-                "5XX": {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json": {
-                            error: {
-                                code: string;
-                                details?: unknown;
-                                message: string;
-                                requestId: string;
-                            };
-                        };
-                    };
-                };
-                /** @description Default Response */
-                202: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json": {
-                            operationId: string;
-                            /** Format: date-time */
-                            startedAt: string;
-                            /** @enum {string} */
-                            status: "in_progress";
-                        };
-                    };
-                };
-            };
-        };
+        post: operations["upgradeEnvironment"];
         delete?: never;
         options?: never;
         head?: never;
@@ -3480,63 +392,7 @@ export interface paths {
             cookie?: never;
         };
         /** Versions published at upgradeConfig.versionListURL */
-        get: {
-            parameters: {
-                query?: never;
-                header?: never;
-                path: {
-                    id: string;
-                };
-                cookie?: never;
-            };
-            requestBody?: never;
-            responses: {
-                /** @description Every error answers with this envelope */
-                "4XX": {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json": {
-                            error: {
-                                code: string;
-                                details?: unknown;
-                                message: string;
-                                requestId: string;
-                            };
-                        };
-                    };
-                };
-                /** @description Every error answers with this envelope */
-                "5XX": {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json": {
-                            error: {
-                                code: string;
-                                details?: unknown;
-                                message: string;
-                                requestId: string;
-                            };
-                        };
-                    };
-                };
-                /** @description Default Response */
-                200: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json": {
-                            source: string;
-                            versions: string[];
-                        };
-                    };
-                };
-            };
-        };
+        get: operations["listEnvironmentVersions"];
         put?: never;
         post?: never;
         delete?: never;
@@ -3553,63 +409,7 @@ export interface paths {
             cookie?: never;
         };
         /** Server-Sent Events on the same hub and topics (for EventSource) */
-        get: {
-            parameters: {
-                query: {
-                    /** @description Bearer token, for browsers that cannot set headers */
-                    token?: string;
-                    /** @description Comma-separated topics */
-                    topics: string;
-                };
-                header?: never;
-                path?: never;
-                cookie?: never;
-            };
-            requestBody?: never;
-            responses: {
-                /** @description Every error answers with this envelope */
-                "4XX": {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json": {
-                            error: {
-                                code: string;
-                                details?: unknown;
-                                message: string;
-                                requestId: string;
-                            };
-                        };
-                    };
-                };
-                /** @description Every error answers with this envelope */
-                "5XX": {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json": {
-                            error: {
-                                code: string;
-                                details?: unknown;
-                                message: string;
-                                requestId: string;
-                            };
-                        };
-                    };
-                };
-                /** @description text/event-stream of {type,topic,payload,ts} */
-                200: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json": string;
-                    };
-                };
-            };
-        };
+        get: operations["streamEvents"];
         put?: never;
         post?: never;
         delete?: never;
@@ -3626,63 +426,7 @@ export interface paths {
             cookie?: never;
         };
         /** Liveness: the process answers */
-        get: {
-            parameters: {
-                query?: never;
-                header?: never;
-                path?: never;
-                cookie?: never;
-            };
-            requestBody?: never;
-            responses: {
-                /** @description Every error answers with this envelope */
-                "4XX": {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json": {
-                            error: {
-                                code: string;
-                                details?: unknown;
-                                message: string;
-                                requestId: string;
-                            };
-                        };
-                    };
-                };
-                /** @description Every error answers with this envelope */
-                "5XX": {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json": {
-                            error: {
-                                code: string;
-                                details?: unknown;
-                                message: string;
-                                requestId: string;
-                            };
-                        };
-                    };
-                };
-                /** @description Default Response */
-                200: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json": {
-                            /** @enum {string} */
-                            status: "ok";
-                            uptimeSeconds: number;
-                            version: string;
-                        };
-                    };
-                };
-            };
-        };
+        get: operations["getHealth"];
         put?: never;
         post?: never;
         delete?: never;
@@ -3699,73 +443,7 @@ export interface paths {
             cookie?: never;
         };
         /** Health scheduler load: checks queued and running, how late checks start */
-        get: {
-            parameters: {
-                query?: never;
-                header?: never;
-                path?: never;
-                cookie?: never;
-            };
-            requestBody?: never;
-            responses: {
-                /** @description Every error answers with this envelope */
-                "4XX": {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json": {
-                            error: {
-                                code: string;
-                                details?: unknown;
-                                message: string;
-                                requestId: string;
-                            };
-                        };
-                    };
-                };
-                /** @description Every error answers with this envelope */
-                "5XX": {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json": {
-                            error: {
-                                code: string;
-                                details?: unknown;
-                                message: string;
-                                requestId: string;
-                            };
-                        };
-                    };
-                };
-                /** @description Default Response */
-                200: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json": {
-                            recorder: {
-                                [key: string]: unknown;
-                            };
-                            scheduler: {
-                                checksDone: number;
-                                latenessMs: {
-                                    max: number;
-                                    p50: number;
-                                    p99: number;
-                                };
-                                queued: number;
-                                running: number;
-                                scheduled: number;
-                            };
-                        };
-                    };
-                };
-            };
-        };
+        get: operations["getHealthCheckStats"];
         put?: never;
         post?: never;
         delete?: never;
@@ -3782,266 +460,10 @@ export interface paths {
             cookie?: never;
         };
         /** List bot instances */
-        get: {
-            parameters: {
-                query?: {
-                    environment?: string;
-                    exchange?: string;
-                    limit?: number;
-                    page?: number;
-                    q?: string;
-                    status?: "stopped" | "starting" | "running" | "stopping" | "crashed" | "error" | "unknown";
-                };
-                header?: never;
-                path?: never;
-                cookie?: never;
-            };
-            requestBody?: never;
-            responses: {
-                /** @description Every error answers with this envelope */
-                "4XX": {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json": {
-                            error: {
-                                code: string;
-                                details?: unknown;
-                                message: string;
-                                requestId: string;
-                            };
-                        };
-                    };
-                };
-                /** @description Every error answers with this envelope */
-                "5XX": {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json": {
-                            error: {
-                                code: string;
-                                details?: unknown;
-                                message: string;
-                                requestId: string;
-                            };
-                        };
-                    };
-                };
-                /** @description Default Response */
-                200: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json": {
-                            instances: {
-                                account: string;
-                                /** @description A Passivbot config (v7 or v8); partial configs are filled by Passivbot */
-                                config: {
-                                    [key: string]: unknown;
-                                };
-                                configVersion: number;
-                                /** Format: date-time */
-                                createdAt: string;
-                                /** @enum {unknown} */
-                                desiredState: "running" | "stopped";
-                                environmentId: string;
-                                exchange: string;
-                                id: string;
-                                lastError: string | null;
-                                lastExitCode: number | null;
-                                name: string;
-                                pid: number | null;
-                                restartCount: number;
-                                /** @description The running bot was started from an older config version */
-                                restartNeeded: boolean;
-                                runningConfigVersion: number | null;
-                                /**
-                                 * @description v7 scripts (src/main.py) or the passivbot CLI
-                                 * @enum {unknown}
-                                 */
-                                runtime: "v7" | "cli";
-                                /** Format: date-time */
-                                startedAt: string | null;
-                                /** @enum {unknown} */
-                                status: "stopped" | "starting" | "running" | "stopping" | "crashed" | "error" | "unknown";
-                                /** @description Parsed from the bot's log lines ([health], [fill], [balance], errors) */
-                                summary: {
-                                    balance: number | null;
-                                    currency: string | null;
-                                    equity: number | null;
-                                    errors: number;
-                                    fills: number;
-                                    /** @description [health] fills since the bot last (re)started itself */
-                                    healthFills: number | null;
-                                    /** @description [health] pnl since the bot last (re)started itself */
-                                    healthPnl: number | null;
-                                    lastError: string | null;
-                                    lastFillAt: string | null;
-                                    lastHealthAt: string | null;
-                                    loopSeconds: number | null;
-                                    positionsLong: number | null;
-                                    positionsShort: number | null;
-                                    rateLimits: number | null;
-                                    ready: boolean;
-                                    realizedPnl: number;
-                                    /** @description [health] errors=N/10: errors in the last hour (Passivbot restarts itself past its budget) */
-                                    recentErrors: number | null;
-                                    rssMb: number | null;
-                                    uptime: string | null;
-                                    wsReconnects: number | null;
-                                };
-                                symbols: string[];
-                                /** Format: date-time */
-                                updatedAt: string;
-                            }[];
-                            pagination: {
-                                limit: number;
-                                page: number;
-                                total: number;
-                                totalPages: number;
-                            };
-                        };
-                    };
-                };
-            };
-        };
+        get: operations["listInstances"];
         put?: never;
         /** Create a bot instance (stopped) */
-        post: {
-            parameters: {
-                query?: never;
-                header?: never;
-                path?: never;
-                cookie?: never;
-            };
-            requestBody: {
-                content: {
-                    "application/json": {
-                        /** @description The exchange account (Passivbot user) by name */
-                        account: string;
-                        /** @description A Passivbot config (v7 or v8); partial configs are filled by Passivbot */
-                        config: {
-                            [key: string]: unknown;
-                        };
-                        environmentId: string;
-                        /** @description Unique; letters, digits, . _ - */
-                        name: string;
-                        /**
-                         * @description v7 scripts (src/main.py) or the passivbot CLI
-                         * @enum {unknown}
-                         */
-                        runtime?: "v7" | "cli";
-                    };
-                };
-            };
-            responses: {
-                /** @description Every error answers with this envelope */
-                "4XX": {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json": {
-                            error: {
-                                code: string;
-                                details?: unknown;
-                                message: string;
-                                requestId: string;
-                            };
-                        };
-                    };
-                };
-                /** @description Every error answers with this envelope */
-                "5XX": {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json": {
-                            error: {
-                                code: string;
-                                details?: unknown;
-                                message: string;
-                                requestId: string;
-                            };
-                        };
-                    };
-                };
-                /** @description Default Response */
-                201: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json": {
-                            account: string;
-                            /** @description A Passivbot config (v7 or v8); partial configs are filled by Passivbot */
-                            config: {
-                                [key: string]: unknown;
-                            };
-                            configVersion: number;
-                            /** Format: date-time */
-                            createdAt: string;
-                            /** @enum {unknown} */
-                            desiredState: "running" | "stopped";
-                            environmentId: string;
-                            exchange: string;
-                            id: string;
-                            lastError: string | null;
-                            lastExitCode: number | null;
-                            name: string;
-                            pid: number | null;
-                            restartCount: number;
-                            /** @description The running bot was started from an older config version */
-                            restartNeeded: boolean;
-                            runningConfigVersion: number | null;
-                            /**
-                             * @description v7 scripts (src/main.py) or the passivbot CLI
-                             * @enum {unknown}
-                             */
-                            runtime: "v7" | "cli";
-                            /** Format: date-time */
-                            startedAt: string | null;
-                            /** @enum {unknown} */
-                            status: "stopped" | "starting" | "running" | "stopping" | "crashed" | "error" | "unknown";
-                            /** @description Parsed from the bot's log lines ([health], [fill], [balance], errors) */
-                            summary: {
-                                balance: number | null;
-                                currency: string | null;
-                                equity: number | null;
-                                errors: number;
-                                fills: number;
-                                /** @description [health] fills since the bot last (re)started itself */
-                                healthFills: number | null;
-                                /** @description [health] pnl since the bot last (re)started itself */
-                                healthPnl: number | null;
-                                lastError: string | null;
-                                lastFillAt: string | null;
-                                lastHealthAt: string | null;
-                                loopSeconds: number | null;
-                                positionsLong: number | null;
-                                positionsShort: number | null;
-                                rateLimits: number | null;
-                                ready: boolean;
-                                realizedPnl: number;
-                                /** @description [health] errors=N/10: errors in the last hour (Passivbot restarts itself past its budget) */
-                                recentErrors: number | null;
-                                rssMb: number | null;
-                                uptime: string | null;
-                                wsReconnects: number | null;
-                            };
-                            symbols: string[];
-                            /** Format: date-time */
-                            updatedAt: string;
-                        };
-                    };
-                };
-            };
-        };
+        post: operations["createInstance"];
         delete?: never;
         options?: never;
         head?: never;
@@ -4056,315 +478,12 @@ export interface paths {
             cookie?: never;
         };
         /** One bot instance */
-        get: {
-            parameters: {
-                query?: never;
-                header?: never;
-                path: {
-                    id: string;
-                };
-                cookie?: never;
-            };
-            requestBody?: never;
-            responses: {
-                /** @description Every error answers with this envelope */
-                "4XX": {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json": {
-                            error: {
-                                code: string;
-                                details?: unknown;
-                                message: string;
-                                requestId: string;
-                            };
-                        };
-                    };
-                };
-                /** @description Every error answers with this envelope */
-                "5XX": {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json": {
-                            error: {
-                                code: string;
-                                details?: unknown;
-                                message: string;
-                                requestId: string;
-                            };
-                        };
-                    };
-                };
-                /** @description Default Response */
-                200: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json": {
-                            account: string;
-                            /** @description A Passivbot config (v7 or v8); partial configs are filled by Passivbot */
-                            config: {
-                                [key: string]: unknown;
-                            };
-                            configVersion: number;
-                            /** Format: date-time */
-                            createdAt: string;
-                            /** @enum {unknown} */
-                            desiredState: "running" | "stopped";
-                            environmentId: string;
-                            exchange: string;
-                            id: string;
-                            lastError: string | null;
-                            lastExitCode: number | null;
-                            name: string;
-                            pid: number | null;
-                            restartCount: number;
-                            /** @description The running bot was started from an older config version */
-                            restartNeeded: boolean;
-                            runningConfigVersion: number | null;
-                            /**
-                             * @description v7 scripts (src/main.py) or the passivbot CLI
-                             * @enum {unknown}
-                             */
-                            runtime: "v7" | "cli";
-                            /** Format: date-time */
-                            startedAt: string | null;
-                            /** @enum {unknown} */
-                            status: "stopped" | "starting" | "running" | "stopping" | "crashed" | "error" | "unknown";
-                            /** @description Parsed from the bot's log lines ([health], [fill], [balance], errors) */
-                            summary: {
-                                balance: number | null;
-                                currency: string | null;
-                                equity: number | null;
-                                errors: number;
-                                fills: number;
-                                /** @description [health] fills since the bot last (re)started itself */
-                                healthFills: number | null;
-                                /** @description [health] pnl since the bot last (re)started itself */
-                                healthPnl: number | null;
-                                lastError: string | null;
-                                lastFillAt: string | null;
-                                lastHealthAt: string | null;
-                                loopSeconds: number | null;
-                                positionsLong: number | null;
-                                positionsShort: number | null;
-                                rateLimits: number | null;
-                                ready: boolean;
-                                realizedPnl: number;
-                                /** @description [health] errors=N/10: errors in the last hour (Passivbot restarts itself past its budget) */
-                                recentErrors: number | null;
-                                rssMb: number | null;
-                                uptime: string | null;
-                                wsReconnects: number | null;
-                            };
-                            symbols: string[];
-                            /** Format: date-time */
-                            updatedAt: string;
-                        };
-                    };
-                };
-            };
-        };
+        get: operations["getInstance"];
         /** Update a bot; a changed config becomes a new version (restart to apply; coin lists apply live) */
-        put: {
-            parameters: {
-                query?: never;
-                header?: never;
-                path: {
-                    id: string;
-                };
-                cookie?: never;
-            };
-            requestBody: {
-                content: {
-                    "application/json": {
-                        /** @description The exchange account (Passivbot user) by name */
-                        account?: string;
-                        /** @description A Passivbot config (v7 or v8); partial configs are filled by Passivbot */
-                        config?: {
-                            [key: string]: unknown;
-                        };
-                        environmentId?: string;
-                        /** @description Unique; letters, digits, . _ - */
-                        name?: string;
-                        /** @description Kept with the new config version */
-                        note?: string;
-                        /**
-                         * @description v7 scripts (src/main.py) or the passivbot CLI
-                         * @enum {unknown}
-                         */
-                        runtime?: "v7" | "cli";
-                    };
-                };
-            };
-            responses: {
-                /** @description Every error answers with this envelope */
-                "4XX": {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json": {
-                            error: {
-                                code: string;
-                                details?: unknown;
-                                message: string;
-                                requestId: string;
-                            };
-                        };
-                    };
-                };
-                /** @description Every error answers with this envelope */
-                "5XX": {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json": {
-                            error: {
-                                code: string;
-                                details?: unknown;
-                                message: string;
-                                requestId: string;
-                            };
-                        };
-                    };
-                };
-                /** @description Default Response */
-                200: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json": {
-                            account: string;
-                            /** @description A Passivbot config (v7 or v8); partial configs are filled by Passivbot */
-                            config: {
-                                [key: string]: unknown;
-                            };
-                            configVersion: number;
-                            /** Format: date-time */
-                            createdAt: string;
-                            /** @enum {unknown} */
-                            desiredState: "running" | "stopped";
-                            environmentId: string;
-                            exchange: string;
-                            id: string;
-                            lastError: string | null;
-                            lastExitCode: number | null;
-                            name: string;
-                            pid: number | null;
-                            restartCount: number;
-                            /** @description The running bot was started from an older config version */
-                            restartNeeded: boolean;
-                            runningConfigVersion: number | null;
-                            /**
-                             * @description v7 scripts (src/main.py) or the passivbot CLI
-                             * @enum {unknown}
-                             */
-                            runtime: "v7" | "cli";
-                            /** Format: date-time */
-                            startedAt: string | null;
-                            /** @enum {unknown} */
-                            status: "stopped" | "starting" | "running" | "stopping" | "crashed" | "error" | "unknown";
-                            /** @description Parsed from the bot's log lines ([health], [fill], [balance], errors) */
-                            summary: {
-                                balance: number | null;
-                                currency: string | null;
-                                equity: number | null;
-                                errors: number;
-                                fills: number;
-                                /** @description [health] fills since the bot last (re)started itself */
-                                healthFills: number | null;
-                                /** @description [health] pnl since the bot last (re)started itself */
-                                healthPnl: number | null;
-                                lastError: string | null;
-                                lastFillAt: string | null;
-                                lastHealthAt: string | null;
-                                loopSeconds: number | null;
-                                positionsLong: number | null;
-                                positionsShort: number | null;
-                                rateLimits: number | null;
-                                ready: boolean;
-                                realizedPnl: number;
-                                /** @description [health] errors=N/10: errors in the last hour (Passivbot restarts itself past its budget) */
-                                recentErrors: number | null;
-                                rssMb: number | null;
-                                uptime: string | null;
-                                wsReconnects: number | null;
-                            };
-                            symbols: string[];
-                            /** Format: date-time */
-                            updatedAt: string;
-                        };
-                    };
-                };
-            };
-        };
+        put: operations["updateInstance"];
         post?: never;
         /** Stop (waiting for it) and delete a bot */
-        delete: {
-            parameters: {
-                query?: never;
-                header?: never;
-                path: {
-                    id: string;
-                };
-                cookie?: never;
-            };
-            requestBody?: never;
-            responses: {
-                /** @description Every error answers with this envelope */
-                "4XX": {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json": {
-                            error: {
-                                code: string;
-                                details?: unknown;
-                                message: string;
-                                requestId: string;
-                            };
-                        };
-                    };
-                };
-                /** @description Every error answers with this envelope */
-                "5XX": {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json": {
-                            error: {
-                                code: string;
-                                details?: unknown;
-                                message: string;
-                                requestId: string;
-                            };
-                        };
-                    };
-                };
-                /** @description Default Response */
-                200: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json": {
-                            /** @enum {boolean} */
-                            ok: true;
-                        };
-                    };
-                };
-            };
-        };
+        delete: operations["deleteInstance"];
         options?: never;
         head?: never;
         patch?: never;
@@ -4380,121 +499,7 @@ export interface paths {
         get?: never;
         put?: never;
         /** Make an old config version current (as a new version) */
-        post: {
-            parameters: {
-                query?: never;
-                header?: never;
-                path: {
-                    id: string;
-                    version: number;
-                };
-                cookie?: never;
-            };
-            requestBody?: never;
-            responses: {
-                /** @description Every error answers with this envelope */
-                "4XX": {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json": {
-                            error: {
-                                code: string;
-                                details?: unknown;
-                                message: string;
-                                requestId: string;
-                            };
-                        };
-                    };
-                };
-                /** @description Every error answers with this envelope */
-                "5XX": {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json": {
-                            error: {
-                                code: string;
-                                details?: unknown;
-                                message: string;
-                                requestId: string;
-                            };
-                        };
-                    };
-                };
-                /** @description Default Response */
-                200: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json": {
-                            account: string;
-                            /** @description A Passivbot config (v7 or v8); partial configs are filled by Passivbot */
-                            config: {
-                                [key: string]: unknown;
-                            };
-                            configVersion: number;
-                            /** Format: date-time */
-                            createdAt: string;
-                            /** @enum {unknown} */
-                            desiredState: "running" | "stopped";
-                            environmentId: string;
-                            exchange: string;
-                            id: string;
-                            lastError: string | null;
-                            lastExitCode: number | null;
-                            name: string;
-                            pid: number | null;
-                            restartCount: number;
-                            /** @description The running bot was started from an older config version */
-                            restartNeeded: boolean;
-                            runningConfigVersion: number | null;
-                            /**
-                             * @description v7 scripts (src/main.py) or the passivbot CLI
-                             * @enum {unknown}
-                             */
-                            runtime: "v7" | "cli";
-                            /** Format: date-time */
-                            startedAt: string | null;
-                            /** @enum {unknown} */
-                            status: "stopped" | "starting" | "running" | "stopping" | "crashed" | "error" | "unknown";
-                            /** @description Parsed from the bot's log lines ([health], [fill], [balance], errors) */
-                            summary: {
-                                balance: number | null;
-                                currency: string | null;
-                                equity: number | null;
-                                errors: number;
-                                fills: number;
-                                /** @description [health] fills since the bot last (re)started itself */
-                                healthFills: number | null;
-                                /** @description [health] pnl since the bot last (re)started itself */
-                                healthPnl: number | null;
-                                lastError: string | null;
-                                lastFillAt: string | null;
-                                lastHealthAt: string | null;
-                                loopSeconds: number | null;
-                                positionsLong: number | null;
-                                positionsShort: number | null;
-                                rateLimits: number | null;
-                                ready: boolean;
-                                realizedPnl: number;
-                                /** @description [health] errors=N/10: errors in the last hour (Passivbot restarts itself past its budget) */
-                                recentErrors: number | null;
-                                rssMb: number | null;
-                                uptime: string | null;
-                                wsReconnects: number | null;
-                            };
-                            symbols: string[];
-                            /** Format: date-time */
-                            updatedAt: string;
-                        };
-                    };
-                };
-            };
-        };
+        post: operations["restoreInstanceConfigVersion"];
         delete?: never;
         options?: never;
         head?: never;
@@ -4509,70 +514,7 @@ export interface paths {
             cookie?: never;
         };
         /** Saved config versions, newest first */
-        get: {
-            parameters: {
-                query?: never;
-                header?: never;
-                path: {
-                    id: string;
-                };
-                cookie?: never;
-            };
-            requestBody?: never;
-            responses: {
-                /** @description Every error answers with this envelope */
-                "4XX": {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json": {
-                            error: {
-                                code: string;
-                                details?: unknown;
-                                message: string;
-                                requestId: string;
-                            };
-                        };
-                    };
-                };
-                /** @description Every error answers with this envelope */
-                "5XX": {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json": {
-                            error: {
-                                code: string;
-                                details?: unknown;
-                                message: string;
-                                requestId: string;
-                            };
-                        };
-                    };
-                };
-                /** @description Default Response */
-                200: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json": {
-                            currentVersion: number;
-                            runningVersion: number | null;
-                            versions: {
-                                /** Format: date-time */
-                                createdAt: string;
-                                createdBy: string | null;
-                                note: string | null;
-                                version: number;
-                            }[];
-                        };
-                    };
-                };
-            };
-        };
+        get: operations["listInstanceConfigVersions"];
         put?: never;
         post?: never;
         delete?: never;
@@ -4589,77 +531,7 @@ export interface paths {
             cookie?: never;
         };
         /** One config version with its diff against the current (or `against`) version */
-        get: {
-            parameters: {
-                query?: {
-                    against?: number;
-                };
-                header?: never;
-                path: {
-                    id: string;
-                    version: number;
-                };
-                cookie?: never;
-            };
-            requestBody?: never;
-            responses: {
-                /** @description Every error answers with this envelope */
-                "4XX": {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json": {
-                            error: {
-                                code: string;
-                                details?: unknown;
-                                message: string;
-                                requestId: string;
-                            };
-                        };
-                    };
-                };
-                /** @description Every error answers with this envelope */
-                "5XX": {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json": {
-                            error: {
-                                code: string;
-                                details?: unknown;
-                                message: string;
-                                requestId: string;
-                            };
-                        };
-                    };
-                };
-                /** @description Default Response */
-                200: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json": {
-                            /** @description The version the diff compares to (default: the current one) */
-                            against: number;
-                            /** @description From `against` to this version */
-                            changes: {
-                                after?: unknown;
-                                before?: unknown;
-                                path: string;
-                            }[];
-                            /** @description A Passivbot config (v7 or v8); partial configs are filled by Passivbot */
-                            config: {
-                                [key: string]: unknown;
-                            };
-                            version: number;
-                        };
-                    };
-                };
-            };
-        };
+        get: operations["getInstanceConfigVersion"];
         put?: never;
         post?: never;
         delete?: never;
@@ -4676,69 +548,7 @@ export interface paths {
             cookie?: never;
         };
         /** A bot's log as Server-Sent Events: the last `tail` lines, then live lines ({type:'log', payload:{seq, lines, errors}}) */
-        get: {
-            parameters: {
-                query?: {
-                    /** @description Only lines at this level or above */
-                    level?: "TRACE" | "DEBUG" | "INFO" | "WARNING" | "ERROR" | "CRITICAL";
-                    /** @description Only lines containing this text (case-insensitive) */
-                    q?: string;
-                    /** @description Lines of backlog before live lines */
-                    tail?: number;
-                    /** @description Bearer token, for EventSource */
-                    token?: string;
-                };
-                header?: never;
-                path: {
-                    id: string;
-                };
-                cookie?: never;
-            };
-            requestBody?: never;
-            responses: {
-                /** @description Every error answers with this envelope */
-                "4XX": {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json": {
-                            error: {
-                                code: string;
-                                details?: unknown;
-                                message: string;
-                                requestId: string;
-                            };
-                        };
-                    };
-                };
-                /** @description Every error answers with this envelope */
-                "5XX": {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json": {
-                            error: {
-                                code: string;
-                                details?: unknown;
-                                message: string;
-                                requestId: string;
-                            };
-                        };
-                    };
-                };
-                /** @description text/event-stream */
-                200: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json": string;
-                    };
-                };
-            };
-        };
+        get: operations["streamInstanceLogs"];
         put?: never;
         post?: never;
         delete?: never;
@@ -4755,63 +565,7 @@ export interface paths {
             cookie?: never;
         };
         /** The bot's whole current log file, as text */
-        get: {
-            parameters: {
-                query?: {
-                    /** @description Bearer token, for a plain download link */
-                    token?: string;
-                };
-                header?: never;
-                path: {
-                    id: string;
-                };
-                cookie?: never;
-            };
-            requestBody?: never;
-            responses: {
-                /** @description Every error answers with this envelope */
-                "4XX": {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json": {
-                            error: {
-                                code: string;
-                                details?: unknown;
-                                message: string;
-                                requestId: string;
-                            };
-                        };
-                    };
-                };
-                /** @description Every error answers with this envelope */
-                "5XX": {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json": {
-                            error: {
-                                code: string;
-                                details?: unknown;
-                                message: string;
-                                requestId: string;
-                            };
-                        };
-                    };
-                };
-                /** @description text/plain */
-                200: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json": unknown;
-                    };
-                };
-            };
-        };
+        get: operations["downloadInstanceLog"];
         put?: never;
         post?: never;
         delete?: never;
@@ -4830,120 +584,7 @@ export interface paths {
         get?: never;
         put?: never;
         /** Restart a bot */
-        post: {
-            parameters: {
-                query?: never;
-                header?: never;
-                path: {
-                    id: string;
-                };
-                cookie?: never;
-            };
-            requestBody?: never;
-            responses: {
-                /** @description Every error answers with this envelope */
-                "4XX": {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json": {
-                            error: {
-                                code: string;
-                                details?: unknown;
-                                message: string;
-                                requestId: string;
-                            };
-                        };
-                    };
-                };
-                /** @description Every error answers with this envelope */
-                "5XX": {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json": {
-                            error: {
-                                code: string;
-                                details?: unknown;
-                                message: string;
-                                requestId: string;
-                            };
-                        };
-                    };
-                };
-                /** @description Default Response */
-                200: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json": {
-                            account: string;
-                            /** @description A Passivbot config (v7 or v8); partial configs are filled by Passivbot */
-                            config: {
-                                [key: string]: unknown;
-                            };
-                            configVersion: number;
-                            /** Format: date-time */
-                            createdAt: string;
-                            /** @enum {unknown} */
-                            desiredState: "running" | "stopped";
-                            environmentId: string;
-                            exchange: string;
-                            id: string;
-                            lastError: string | null;
-                            lastExitCode: number | null;
-                            name: string;
-                            pid: number | null;
-                            restartCount: number;
-                            /** @description The running bot was started from an older config version */
-                            restartNeeded: boolean;
-                            runningConfigVersion: number | null;
-                            /**
-                             * @description v7 scripts (src/main.py) or the passivbot CLI
-                             * @enum {unknown}
-                             */
-                            runtime: "v7" | "cli";
-                            /** Format: date-time */
-                            startedAt: string | null;
-                            /** @enum {unknown} */
-                            status: "stopped" | "starting" | "running" | "stopping" | "crashed" | "error" | "unknown";
-                            /** @description Parsed from the bot's log lines ([health], [fill], [balance], errors) */
-                            summary: {
-                                balance: number | null;
-                                currency: string | null;
-                                equity: number | null;
-                                errors: number;
-                                fills: number;
-                                /** @description [health] fills since the bot last (re)started itself */
-                                healthFills: number | null;
-                                /** @description [health] pnl since the bot last (re)started itself */
-                                healthPnl: number | null;
-                                lastError: string | null;
-                                lastFillAt: string | null;
-                                lastHealthAt: string | null;
-                                loopSeconds: number | null;
-                                positionsLong: number | null;
-                                positionsShort: number | null;
-                                rateLimits: number | null;
-                                ready: boolean;
-                                realizedPnl: number;
-                                /** @description [health] errors=N/10: errors in the last hour (Passivbot restarts itself past its budget) */
-                                recentErrors: number | null;
-                                rssMb: number | null;
-                                uptime: string | null;
-                                wsReconnects: number | null;
-                            };
-                            symbols: string[];
-                            /** Format: date-time */
-                            updatedAt: string;
-                        };
-                    };
-                };
-            };
-        };
+        post: operations["restartInstance"];
         delete?: never;
         options?: never;
         head?: never;
@@ -4960,120 +601,7 @@ export interface paths {
         get?: never;
         put?: never;
         /** Start a bot */
-        post: {
-            parameters: {
-                query?: never;
-                header?: never;
-                path: {
-                    id: string;
-                };
-                cookie?: never;
-            };
-            requestBody?: never;
-            responses: {
-                /** @description Every error answers with this envelope */
-                "4XX": {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json": {
-                            error: {
-                                code: string;
-                                details?: unknown;
-                                message: string;
-                                requestId: string;
-                            };
-                        };
-                    };
-                };
-                /** @description Every error answers with this envelope */
-                "5XX": {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json": {
-                            error: {
-                                code: string;
-                                details?: unknown;
-                                message: string;
-                                requestId: string;
-                            };
-                        };
-                    };
-                };
-                /** @description Default Response */
-                200: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json": {
-                            account: string;
-                            /** @description A Passivbot config (v7 or v8); partial configs are filled by Passivbot */
-                            config: {
-                                [key: string]: unknown;
-                            };
-                            configVersion: number;
-                            /** Format: date-time */
-                            createdAt: string;
-                            /** @enum {unknown} */
-                            desiredState: "running" | "stopped";
-                            environmentId: string;
-                            exchange: string;
-                            id: string;
-                            lastError: string | null;
-                            lastExitCode: number | null;
-                            name: string;
-                            pid: number | null;
-                            restartCount: number;
-                            /** @description The running bot was started from an older config version */
-                            restartNeeded: boolean;
-                            runningConfigVersion: number | null;
-                            /**
-                             * @description v7 scripts (src/main.py) or the passivbot CLI
-                             * @enum {unknown}
-                             */
-                            runtime: "v7" | "cli";
-                            /** Format: date-time */
-                            startedAt: string | null;
-                            /** @enum {unknown} */
-                            status: "stopped" | "starting" | "running" | "stopping" | "crashed" | "error" | "unknown";
-                            /** @description Parsed from the bot's log lines ([health], [fill], [balance], errors) */
-                            summary: {
-                                balance: number | null;
-                                currency: string | null;
-                                equity: number | null;
-                                errors: number;
-                                fills: number;
-                                /** @description [health] fills since the bot last (re)started itself */
-                                healthFills: number | null;
-                                /** @description [health] pnl since the bot last (re)started itself */
-                                healthPnl: number | null;
-                                lastError: string | null;
-                                lastFillAt: string | null;
-                                lastHealthAt: string | null;
-                                loopSeconds: number | null;
-                                positionsLong: number | null;
-                                positionsShort: number | null;
-                                rateLimits: number | null;
-                                ready: boolean;
-                                realizedPnl: number;
-                                /** @description [health] errors=N/10: errors in the last hour (Passivbot restarts itself past its budget) */
-                                recentErrors: number | null;
-                                rssMb: number | null;
-                                uptime: string | null;
-                                wsReconnects: number | null;
-                            };
-                            symbols: string[];
-                            /** Format: date-time */
-                            updatedAt: string;
-                        };
-                    };
-                };
-            };
-        };
+        post: operations["startInstance"];
         delete?: never;
         options?: never;
         head?: never;
@@ -5090,120 +618,7 @@ export interface paths {
         get?: never;
         put?: never;
         /** Stop a bot */
-        post: {
-            parameters: {
-                query?: never;
-                header?: never;
-                path: {
-                    id: string;
-                };
-                cookie?: never;
-            };
-            requestBody?: never;
-            responses: {
-                /** @description Every error answers with this envelope */
-                "4XX": {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json": {
-                            error: {
-                                code: string;
-                                details?: unknown;
-                                message: string;
-                                requestId: string;
-                            };
-                        };
-                    };
-                };
-                /** @description Every error answers with this envelope */
-                "5XX": {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json": {
-                            error: {
-                                code: string;
-                                details?: unknown;
-                                message: string;
-                                requestId: string;
-                            };
-                        };
-                    };
-                };
-                /** @description Default Response */
-                200: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json": {
-                            account: string;
-                            /** @description A Passivbot config (v7 or v8); partial configs are filled by Passivbot */
-                            config: {
-                                [key: string]: unknown;
-                            };
-                            configVersion: number;
-                            /** Format: date-time */
-                            createdAt: string;
-                            /** @enum {unknown} */
-                            desiredState: "running" | "stopped";
-                            environmentId: string;
-                            exchange: string;
-                            id: string;
-                            lastError: string | null;
-                            lastExitCode: number | null;
-                            name: string;
-                            pid: number | null;
-                            restartCount: number;
-                            /** @description The running bot was started from an older config version */
-                            restartNeeded: boolean;
-                            runningConfigVersion: number | null;
-                            /**
-                             * @description v7 scripts (src/main.py) or the passivbot CLI
-                             * @enum {unknown}
-                             */
-                            runtime: "v7" | "cli";
-                            /** Format: date-time */
-                            startedAt: string | null;
-                            /** @enum {unknown} */
-                            status: "stopped" | "starting" | "running" | "stopping" | "crashed" | "error" | "unknown";
-                            /** @description Parsed from the bot's log lines ([health], [fill], [balance], errors) */
-                            summary: {
-                                balance: number | null;
-                                currency: string | null;
-                                equity: number | null;
-                                errors: number;
-                                fills: number;
-                                /** @description [health] fills since the bot last (re)started itself */
-                                healthFills: number | null;
-                                /** @description [health] pnl since the bot last (re)started itself */
-                                healthPnl: number | null;
-                                lastError: string | null;
-                                lastFillAt: string | null;
-                                lastHealthAt: string | null;
-                                loopSeconds: number | null;
-                                positionsLong: number | null;
-                                positionsShort: number | null;
-                                rateLimits: number | null;
-                                ready: boolean;
-                                realizedPnl: number;
-                                /** @description [health] errors=N/10: errors in the last hour (Passivbot restarts itself past its budget) */
-                                recentErrors: number | null;
-                                rssMb: number | null;
-                                uptime: string | null;
-                                wsReconnects: number | null;
-                            };
-                            symbols: string[];
-                            /** Format: date-time */
-                            updatedAt: string;
-                        };
-                    };
-                };
-            };
-        };
+        post: operations["stopInstance"];
         delete?: never;
         options?: never;
         head?: never;
@@ -5220,74 +635,7 @@ export interface paths {
         get?: never;
         put?: never;
         /** Start, stop or restart many bots (a result per id) */
-        post: {
-            parameters: {
-                query?: never;
-                header?: never;
-                path?: never;
-                cookie?: never;
-            };
-            requestBody: {
-                content: {
-                    "application/json": {
-                        /** @enum {unknown} */
-                        action: "start" | "stop" | "restart";
-                        ids: string[];
-                    };
-                };
-            };
-            responses: {
-                /** @description Every error answers with this envelope */
-                "4XX": {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json": {
-                            error: {
-                                code: string;
-                                details?: unknown;
-                                message: string;
-                                requestId: string;
-                            };
-                        };
-                    };
-                };
-                /** @description Every error answers with this envelope */
-                "5XX": {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json": {
-                            error: {
-                                code: string;
-                                details?: unknown;
-                                message: string;
-                                requestId: string;
-                            };
-                        };
-                    };
-                };
-                /** @description Default Response */
-                200: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json": {
-                            action: string;
-                            results: {
-                                error?: string;
-                                id: string;
-                                ok: boolean;
-                                status?: string;
-                            }[];
-                        };
-                    };
-                };
-            };
-        };
+        post: operations["bulkInstanceAction"];
         delete?: never;
         options?: never;
         head?: never;
@@ -5304,65 +652,7 @@ export interface paths {
         get?: never;
         put?: never;
         /** Emergency: stop every bot on every environment (audited) */
-        post: {
-            parameters: {
-                query?: never;
-                header?: never;
-                path?: never;
-                cookie?: never;
-            };
-            requestBody?: never;
-            responses: {
-                /** @description Every error answers with this envelope */
-                "4XX": {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json": {
-                            error: {
-                                code: string;
-                                details?: unknown;
-                                message: string;
-                                requestId: string;
-                            };
-                        };
-                    };
-                };
-                /** @description Every error answers with this envelope */
-                "5XX": {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json": {
-                            error: {
-                                code: string;
-                                details?: unknown;
-                                message: string;
-                                requestId: string;
-                            };
-                        };
-                    };
-                };
-                /** @description Default Response */
-                200: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json": {
-                            failed: {
-                                error: string;
-                                id: string;
-                                name: string;
-                            }[];
-                            stopped: number;
-                        };
-                    };
-                };
-            };
-        };
+        post: operations["stopAllInstances"];
         delete?: never;
         options?: never;
         head?: never;
@@ -5377,104 +667,7 @@ export interface paths {
             cookie?: never;
         };
         /** Backtests and optimizations, newest first */
-        get: {
-            parameters: {
-                query?: {
-                    environment?: string;
-                    limit?: number;
-                    page?: number;
-                    q?: string;
-                    status?: "queued" | "running" | "completed" | "failed" | "cancelled" | "interrupted";
-                    type?: "backtest" | "optimize";
-                };
-                header?: never;
-                path?: never;
-                cookie?: never;
-            };
-            requestBody?: never;
-            responses: {
-                /** @description Every error answers with this envelope */
-                "4XX": {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json": {
-                            error: {
-                                code: string;
-                                details?: unknown;
-                                message: string;
-                                requestId: string;
-                            };
-                        };
-                    };
-                };
-                /** @description Every error answers with this envelope */
-                "5XX": {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json": {
-                            error: {
-                                code: string;
-                                details?: unknown;
-                                message: string;
-                                requestId: string;
-                            };
-                        };
-                    };
-                };
-                /** @description Default Response */
-                200: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json": {
-                            jobs: {
-                                attempts: number;
-                                /** Format: date-time */
-                                createdAt: string;
-                                environmentId: string;
-                                error: string | null;
-                                /** Format: date-time */
-                                finishedAt: string | null;
-                                id: string;
-                                logPath: string | null;
-                                name: string;
-                                priority: number;
-                                progress: {
-                                    detail?: {
-                                        [key: string]: unknown;
-                                    };
-                                    etaSeconds: number | null;
-                                    /** @description 0..1 of the current stage; null when Passivbot reports nothing measurable */
-                                    fraction: number | null;
-                                    stage: string;
-                                };
-                                requestedBy: string | null;
-                                requeueOnInterrupt: boolean;
-                                runner: string | null;
-                                slots: number;
-                                /** Format: date-time */
-                                startedAt: string | null;
-                                /** @enum {unknown} */
-                                status: "queued" | "running" | "completed" | "failed" | "cancelled" | "interrupted";
-                                /** @enum {unknown} */
-                                type: "backtest" | "optimize";
-                            }[];
-                            pagination: {
-                                limit: number;
-                                page: number;
-                                total: number;
-                                totalPages: number;
-                            };
-                        };
-                    };
-                };
-            };
-        };
+        get: operations["listJobs"];
         put?: never;
         post?: never;
         delete?: never;
@@ -5491,111 +684,7 @@ export interface paths {
             cookie?: never;
         };
         /** One job */
-        get: {
-            parameters: {
-                query?: never;
-                header?: never;
-                path: {
-                    id: string;
-                };
-                cookie?: never;
-            };
-            requestBody?: never;
-            responses: {
-                /** @description Every error answers with this envelope */
-                "4XX": {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json": {
-                            error: {
-                                code: string;
-                                details?: unknown;
-                                message: string;
-                                requestId: string;
-                            };
-                        };
-                    };
-                };
-                /** @description Every error answers with this envelope */
-                "5XX": {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json": {
-                            error: {
-                                code: string;
-                                details?: unknown;
-                                message: string;
-                                requestId: string;
-                            };
-                        };
-                    };
-                };
-                /** @description Default Response */
-                200: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json": {
-                            attempts: number;
-                            /** Format: date-time */
-                            createdAt: string;
-                            environmentId: string;
-                            error: string | null;
-                            /** Format: date-time */
-                            finishedAt: string | null;
-                            id: string;
-                            logPath: string | null;
-                            name: string;
-                            params: {
-                                /** @description A Passivbot config (v7 or v8); checked like a bot config */
-                                config: {
-                                    [key: string]: unknown;
-                                };
-                                /** @description A Passivbot config (v7 or v8); checked like a bot config */
-                                effective: {
-                                    [key: string]: unknown;
-                                };
-                                overrides: {
-                                    [key: string]: unknown;
-                                };
-                                /** @description A Passivbot config (v7 or v8); checked like a bot config */
-                                seedConfig?: {
-                                    [key: string]: unknown;
-                                };
-                            };
-                            priority: number;
-                            progress: {
-                                detail?: {
-                                    [key: string]: unknown;
-                                };
-                                etaSeconds: number | null;
-                                /** @description 0..1 of the current stage; null when Passivbot reports nothing measurable */
-                                fraction: number | null;
-                                stage: string;
-                            };
-                            requestedBy: string | null;
-                            requeueOnInterrupt: boolean;
-                            result: {
-                                [key: string]: unknown;
-                            } | null;
-                            runner: string | null;
-                            slots: number;
-                            /** Format: date-time */
-                            startedAt: string | null;
-                            /** @enum {unknown} */
-                            status: "queued" | "running" | "completed" | "failed" | "cancelled" | "interrupted";
-                            /** @enum {unknown} */
-                            type: "backtest" | "optimize";
-                        };
-                    };
-                };
-            };
-        };
+        get: operations["getJob"];
         put?: never;
         post?: never;
         delete?: never;
@@ -5612,63 +701,7 @@ export interface paths {
             cookie?: never;
         };
         /** A job's output as Server-Sent Events: the last `tail` lines, then live lines and progress */
-        get: {
-            parameters: {
-                query?: {
-                    tail?: number;
-                    token?: string;
-                };
-                header?: never;
-                path: {
-                    id: string;
-                };
-                cookie?: never;
-            };
-            requestBody?: never;
-            responses: {
-                /** @description Every error answers with this envelope */
-                "4XX": {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json": {
-                            error: {
-                                code: string;
-                                details?: unknown;
-                                message: string;
-                                requestId: string;
-                            };
-                        };
-                    };
-                };
-                /** @description Every error answers with this envelope */
-                "5XX": {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json": {
-                            error: {
-                                code: string;
-                                details?: unknown;
-                                message: string;
-                                requestId: string;
-                            };
-                        };
-                    };
-                };
-                /** @description text/event-stream */
-                200: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json": string;
-                    };
-                };
-            };
-        };
+        get: operations["streamJobLog"];
         put?: never;
         post?: never;
         delete?: never;
@@ -5687,117 +720,7 @@ export interface paths {
         get?: never;
         put?: never;
         /** Reorder a queued job (higher runs first) */
-        post: {
-            parameters: {
-                query?: never;
-                header?: never;
-                path: {
-                    id: string;
-                };
-                cookie?: never;
-            };
-            requestBody: {
-                content: {
-                    "application/json": {
-                        priority: number;
-                    };
-                };
-            };
-            responses: {
-                /** @description Every error answers with this envelope */
-                "4XX": {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json": {
-                            error: {
-                                code: string;
-                                details?: unknown;
-                                message: string;
-                                requestId: string;
-                            };
-                        };
-                    };
-                };
-                /** @description Every error answers with this envelope */
-                "5XX": {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json": {
-                            error: {
-                                code: string;
-                                details?: unknown;
-                                message: string;
-                                requestId: string;
-                            };
-                        };
-                    };
-                };
-                /** @description Default Response */
-                200: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json": {
-                            attempts: number;
-                            /** Format: date-time */
-                            createdAt: string;
-                            environmentId: string;
-                            error: string | null;
-                            /** Format: date-time */
-                            finishedAt: string | null;
-                            id: string;
-                            logPath: string | null;
-                            name: string;
-                            params: {
-                                /** @description A Passivbot config (v7 or v8); checked like a bot config */
-                                config: {
-                                    [key: string]: unknown;
-                                };
-                                /** @description A Passivbot config (v7 or v8); checked like a bot config */
-                                effective: {
-                                    [key: string]: unknown;
-                                };
-                                overrides: {
-                                    [key: string]: unknown;
-                                };
-                                /** @description A Passivbot config (v7 or v8); checked like a bot config */
-                                seedConfig?: {
-                                    [key: string]: unknown;
-                                };
-                            };
-                            priority: number;
-                            progress: {
-                                detail?: {
-                                    [key: string]: unknown;
-                                };
-                                etaSeconds: number | null;
-                                /** @description 0..1 of the current stage; null when Passivbot reports nothing measurable */
-                                fraction: number | null;
-                                stage: string;
-                            };
-                            requestedBy: string | null;
-                            requeueOnInterrupt: boolean;
-                            result: {
-                                [key: string]: unknown;
-                            } | null;
-                            runner: string | null;
-                            slots: number;
-                            /** Format: date-time */
-                            startedAt: string | null;
-                            /** @enum {unknown} */
-                            status: "queued" | "running" | "completed" | "failed" | "cancelled" | "interrupted";
-                            /** @enum {unknown} */
-                            type: "backtest" | "optimize";
-                        };
-                    };
-                };
-            };
-        };
+        post: operations["setJobPriority"];
         delete?: never;
         options?: never;
         head?: never;
@@ -5812,78 +735,7 @@ export interface paths {
             cookie?: never;
         };
         /** Audit log, newest first (auth entries: admins only) */
-        get: {
-            parameters: {
-                query?: {
-                    action?: string;
-                    environmentId?: string;
-                    from?: string;
-                    level?: "info" | "success" | "warning" | "error";
-                    limit?: number;
-                    page?: number;
-                    /** @description Text the message contains (case-insensitive) */
-                    q?: string;
-                    to?: string;
-                    type?: "auth" | "action" | "health_check" | "system" | "error";
-                    userId?: string;
-                };
-                header?: never;
-                path?: never;
-                cookie?: never;
-            };
-            requestBody?: never;
-            responses: {
-                /** @description Every error answers with this envelope */
-                "4XX": {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json": {
-                            error: {
-                                code: string;
-                                details?: unknown;
-                                message: string;
-                                requestId: string;
-                            };
-                        };
-                    };
-                };
-                /** @description Every error answers with this envelope */
-                "5XX": {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json": {
-                            error: {
-                                code: string;
-                                details?: unknown;
-                                message: string;
-                                requestId: string;
-                            };
-                        };
-                    };
-                };
-                /** @description Default Response */
-                200: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json": {
-                            logs: components["schemas"]["def-2"][];
-                            pagination: {
-                                limit: number;
-                                page: number;
-                                total: number;
-                                totalPages: number;
-                            };
-                        };
-                    };
-                };
-            };
-        };
+        get: operations["listAuditEntries"];
         put?: never;
         post?: never;
         delete?: never;
@@ -5900,79 +752,7 @@ export interface paths {
             cookie?: never;
         };
         /** One entry */
-        get: {
-            parameters: {
-                query?: never;
-                header?: never;
-                path: {
-                    id: string;
-                };
-                cookie?: never;
-            };
-            requestBody?: never;
-            responses: {
-                /** @description Every error answers with this envelope */
-                "4XX": {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json": {
-                            error: {
-                                code: string;
-                                details?: unknown;
-                                message: string;
-                                requestId: string;
-                            };
-                        };
-                    };
-                };
-                /** @description Every error answers with this envelope */
-                "5XX": {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json": {
-                            error: {
-                                code: string;
-                                details?: unknown;
-                                message: string;
-                                requestId: string;
-                            };
-                        };
-                    };
-                };
-                /** @description Default Response */
-                200: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json": {
-                            action: string | null;
-                            details: {
-                                [key: string]: unknown;
-                            } | null;
-                            environmentId: string | null;
-                            environmentName: string | null;
-                            id: string;
-                            ip: string | null;
-                            /** @enum {unknown} */
-                            level: "info" | "success" | "warning" | "error";
-                            message: string;
-                            requestId: string | null;
-                            /** Format: date-time */
-                            timestamp: string;
-                            /** @enum {unknown} */
-                            type: "auth" | "action" | "health_check" | "system" | "error";
-                            userId: string | null;
-                            username: string | null;
-                        };
-                    };
-                };
-            };
-        };
+        get: operations["getAuditEntry"];
         put?: never;
         post?: never;
         delete?: never;
@@ -5989,70 +769,7 @@ export interface paths {
             cookie?: never;
         };
         /** Count of entries matching the filters */
-        get: {
-            parameters: {
-                query?: {
-                    action?: string;
-                    environmentId?: string;
-                    from?: string;
-                    level?: "info" | "success" | "warning" | "error";
-                    /** @description Text the message contains (case-insensitive) */
-                    q?: string;
-                    to?: string;
-                    type?: "auth" | "action" | "health_check" | "system" | "error";
-                    userId?: string;
-                };
-                header?: never;
-                path?: never;
-                cookie?: never;
-            };
-            requestBody?: never;
-            responses: {
-                /** @description Every error answers with this envelope */
-                "4XX": {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json": {
-                            error: {
-                                code: string;
-                                details?: unknown;
-                                message: string;
-                                requestId: string;
-                            };
-                        };
-                    };
-                };
-                /** @description Every error answers with this envelope */
-                "5XX": {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json": {
-                            error: {
-                                code: string;
-                                details?: unknown;
-                                message: string;
-                                requestId: string;
-                            };
-                        };
-                    };
-                };
-                /** @description Default Response */
-                200: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json": {
-                            count: number;
-                        };
-                    };
-                };
-            };
-        };
+        get: operations["countAuditEntries"];
         put?: never;
         post?: never;
         delete?: never;
@@ -6069,76 +786,24 @@ export interface paths {
             cookie?: never;
         };
         /** Counts by type and by level */
-        get: {
-            parameters: {
-                query?: {
-                    action?: string;
-                    environmentId?: string;
-                    from?: string;
-                    level?: "info" | "success" | "warning" | "error";
-                    /** @description Text the message contains (case-insensitive) */
-                    q?: string;
-                    to?: string;
-                    type?: "auth" | "action" | "health_check" | "system" | "error";
-                    userId?: string;
-                };
-                header?: never;
-                path?: never;
-                cookie?: never;
-            };
-            requestBody?: never;
-            responses: {
-                /** @description Every error answers with this envelope */
-                "4XX": {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json": {
-                            error: {
-                                code: string;
-                                details?: unknown;
-                                message: string;
-                                requestId: string;
-                            };
-                        };
-                    };
-                };
-                /** @description Every error answers with this envelope */
-                "5XX": {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json": {
-                            error: {
-                                code: string;
-                                details?: unknown;
-                                message: string;
-                                requestId: string;
-                            };
-                        };
-                    };
-                };
-                /** @description Default Response */
-                200: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json": {
-                            byLevel: {
-                                [key: string]: number;
-                            };
-                            byType: {
-                                [key: string]: number;
-                            };
-                            total: number;
-                        };
-                    };
-                };
-            };
+        get: operations["getAuditStats"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/openapi.json": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
         };
+        /** This API as an OpenAPI 3.0 document (what the web UI's typed client is generated from) */
+        get: operations["getOpenApiDocument"];
         put?: never;
         post?: never;
         delete?: never;
@@ -6155,63 +820,7 @@ export interface paths {
             cookie?: never;
         };
         /** Recent operations, newest first */
-        get: {
-            parameters: {
-                query?: {
-                    environmentId?: string;
-                    limit?: number;
-                };
-                header?: never;
-                path?: never;
-                cookie?: never;
-            };
-            requestBody?: never;
-            responses: {
-                /** @description Every error answers with this envelope */
-                "4XX": {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json": {
-                            error: {
-                                code: string;
-                                details?: unknown;
-                                message: string;
-                                requestId: string;
-                            };
-                        };
-                    };
-                };
-                /** @description Every error answers with this envelope */
-                "5XX": {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json": {
-                            error: {
-                                code: string;
-                                details?: unknown;
-                                message: string;
-                                requestId: string;
-                            };
-                        };
-                    };
-                };
-                /** @description Default Response */
-                200: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json": {
-                            operations: components["schemas"]["def-5"][];
-                        };
-                    };
-                };
-            };
-        };
+        get: operations["listOperations"];
         put?: never;
         post?: never;
         delete?: never;
@@ -6228,82 +837,7 @@ export interface paths {
             cookie?: never;
         };
         /** An operation: progress, output, result */
-        get: {
-            parameters: {
-                query?: never;
-                header?: never;
-                path: {
-                    id: string;
-                };
-                cookie?: never;
-            };
-            requestBody?: never;
-            responses: {
-                /** @description Every error answers with this envelope */
-                "4XX": {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json": {
-                            error: {
-                                code: string;
-                                details?: unknown;
-                                message: string;
-                                requestId: string;
-                            };
-                        };
-                    };
-                };
-                /** @description Every error answers with this envelope */
-                "5XX": {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json": {
-                            error: {
-                                code: string;
-                                details?: unknown;
-                                message: string;
-                                requestId: string;
-                            };
-                        };
-                    };
-                };
-                /** @description Default Response */
-                200: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json": {
-                            environmentId: string;
-                            error: string | null;
-                            /** @description exit status of the SSH command (restart, upgrade); null for HTTP commands, a command ended by a signal or timeout, and other operations */
-                            exitCode: number | null;
-                            /** Format: date-time */
-                            finishedAt: string | null;
-                            /** @description status code the HTTP command answered (restart, upgrade); null otherwise */
-                            httpStatus: number | null;
-                            id: string;
-                            /** @description operators and admins only: capped, credentials redacted */
-                            output?: string;
-                            params: {
-                                [key: string]: unknown;
-                            };
-                            requestedBy: string | null;
-                            /** Format: date-time */
-                            startedAt: string;
-                            /** @enum {unknown} */
-                            status: "in_progress" | "succeeded" | "failed";
-                            /** @enum {unknown} */
-                            type: "restart" | "upgrade" | "check_health" | "deploy";
-                        };
-                    };
-                };
-            };
-        };
+        get: operations["getOperation"];
         put?: never;
         post?: never;
         delete?: never;
@@ -6320,103 +854,7 @@ export interface paths {
             cookie?: never;
         };
         /** List optimization jobs, newest first */
-        get: {
-            parameters: {
-                query?: {
-                    environment?: string;
-                    limit?: number;
-                    page?: number;
-                    q?: string;
-                    status?: "queued" | "running" | "completed" | "failed" | "cancelled" | "interrupted";
-                };
-                header?: never;
-                path?: never;
-                cookie?: never;
-            };
-            requestBody?: never;
-            responses: {
-                /** @description Every error answers with this envelope */
-                "4XX": {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json": {
-                            error: {
-                                code: string;
-                                details?: unknown;
-                                message: string;
-                                requestId: string;
-                            };
-                        };
-                    };
-                };
-                /** @description Every error answers with this envelope */
-                "5XX": {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json": {
-                            error: {
-                                code: string;
-                                details?: unknown;
-                                message: string;
-                                requestId: string;
-                            };
-                        };
-                    };
-                };
-                /** @description Default Response */
-                200: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json": {
-                            jobs: {
-                                attempts: number;
-                                /** Format: date-time */
-                                createdAt: string;
-                                environmentId: string;
-                                error: string | null;
-                                /** Format: date-time */
-                                finishedAt: string | null;
-                                id: string;
-                                logPath: string | null;
-                                name: string;
-                                priority: number;
-                                progress: {
-                                    detail?: {
-                                        [key: string]: unknown;
-                                    };
-                                    etaSeconds: number | null;
-                                    /** @description 0..1 of the current stage; null when Passivbot reports nothing measurable */
-                                    fraction: number | null;
-                                    stage: string;
-                                };
-                                requestedBy: string | null;
-                                requeueOnInterrupt: boolean;
-                                runner: string | null;
-                                slots: number;
-                                /** Format: date-time */
-                                startedAt: string | null;
-                                /** @enum {unknown} */
-                                status: "queued" | "running" | "completed" | "failed" | "cancelled" | "interrupted";
-                                /** @enum {unknown} */
-                                type: "backtest" | "optimize";
-                            }[];
-                            pagination: {
-                                limit: number;
-                                page: number;
-                                total: number;
-                                totalPages: number;
-                            };
-                        };
-                    };
-                };
-            };
-        };
+        get: operations["listOptimizationJobs"];
         put?: never;
         post?: never;
         delete?: never;
@@ -6433,219 +871,11 @@ export interface paths {
             cookie?: never;
         };
         /** One optimization job */
-        get: {
-            parameters: {
-                query?: never;
-                header?: never;
-                path: {
-                    id: string;
-                };
-                cookie?: never;
-            };
-            requestBody?: never;
-            responses: {
-                /** @description Every error answers with this envelope */
-                "4XX": {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json": {
-                            error: {
-                                code: string;
-                                details?: unknown;
-                                message: string;
-                                requestId: string;
-                            };
-                        };
-                    };
-                };
-                /** @description Every error answers with this envelope */
-                "5XX": {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json": {
-                            error: {
-                                code: string;
-                                details?: unknown;
-                                message: string;
-                                requestId: string;
-                            };
-                        };
-                    };
-                };
-                /** @description Default Response */
-                200: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json": {
-                            attempts: number;
-                            /** Format: date-time */
-                            createdAt: string;
-                            environmentId: string;
-                            error: string | null;
-                            /** Format: date-time */
-                            finishedAt: string | null;
-                            id: string;
-                            logPath: string | null;
-                            name: string;
-                            params: {
-                                /** @description A Passivbot config (v7 or v8); checked like a bot config */
-                                config: {
-                                    [key: string]: unknown;
-                                };
-                                /** @description A Passivbot config (v7 or v8); checked like a bot config */
-                                effective: {
-                                    [key: string]: unknown;
-                                };
-                                overrides: {
-                                    [key: string]: unknown;
-                                };
-                                /** @description A Passivbot config (v7 or v8); checked like a bot config */
-                                seedConfig?: {
-                                    [key: string]: unknown;
-                                };
-                            };
-                            priority: number;
-                            progress: {
-                                detail?: {
-                                    [key: string]: unknown;
-                                };
-                                etaSeconds: number | null;
-                                /** @description 0..1 of the current stage; null when Passivbot reports nothing measurable */
-                                fraction: number | null;
-                                stage: string;
-                            };
-                            requestedBy: string | null;
-                            requeueOnInterrupt: boolean;
-                            result: {
-                                [key: string]: unknown;
-                            } | null;
-                            runner: string | null;
-                            slots: number;
-                            /** Format: date-time */
-                            startedAt: string | null;
-                            /** @enum {unknown} */
-                            status: "queued" | "running" | "completed" | "failed" | "cancelled" | "interrupted";
-                            /** @enum {unknown} */
-                            type: "backtest" | "optimize";
-                        };
-                    };
-                };
-            };
-        };
+        get: operations["getOptimizationJob"];
         put?: never;
         post?: never;
         /** Cancel a optimization (SIGINT, then SIGKILL; partial results are kept) */
-        delete: {
-            parameters: {
-                query?: never;
-                header?: never;
-                path: {
-                    id: string;
-                };
-                cookie?: never;
-            };
-            requestBody?: never;
-            responses: {
-                /** @description Every error answers with this envelope */
-                "4XX": {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json": {
-                            error: {
-                                code: string;
-                                details?: unknown;
-                                message: string;
-                                requestId: string;
-                            };
-                        };
-                    };
-                };
-                /** @description Every error answers with this envelope */
-                "5XX": {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json": {
-                            error: {
-                                code: string;
-                                details?: unknown;
-                                message: string;
-                                requestId: string;
-                            };
-                        };
-                    };
-                };
-                /** @description Default Response */
-                200: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json": {
-                            attempts: number;
-                            /** Format: date-time */
-                            createdAt: string;
-                            environmentId: string;
-                            error: string | null;
-                            /** Format: date-time */
-                            finishedAt: string | null;
-                            id: string;
-                            logPath: string | null;
-                            name: string;
-                            params: {
-                                /** @description A Passivbot config (v7 or v8); checked like a bot config */
-                                config: {
-                                    [key: string]: unknown;
-                                };
-                                /** @description A Passivbot config (v7 or v8); checked like a bot config */
-                                effective: {
-                                    [key: string]: unknown;
-                                };
-                                overrides: {
-                                    [key: string]: unknown;
-                                };
-                                /** @description A Passivbot config (v7 or v8); checked like a bot config */
-                                seedConfig?: {
-                                    [key: string]: unknown;
-                                };
-                            };
-                            priority: number;
-                            progress: {
-                                detail?: {
-                                    [key: string]: unknown;
-                                };
-                                etaSeconds: number | null;
-                                /** @description 0..1 of the current stage; null when Passivbot reports nothing measurable */
-                                fraction: number | null;
-                                stage: string;
-                            };
-                            requestedBy: string | null;
-                            requeueOnInterrupt: boolean;
-                            result: {
-                                [key: string]: unknown;
-                            } | null;
-                            runner: string | null;
-                            slots: number;
-                            /** Format: date-time */
-                            startedAt: string | null;
-                            /** @enum {unknown} */
-                            status: "queued" | "running" | "completed" | "failed" | "cancelled" | "interrupted";
-                            /** @enum {unknown} */
-                            type: "backtest" | "optimize";
-                        };
-                    };
-                };
-            };
-        };
+        delete: operations["cancelOptimization"];
         options?: never;
         head?: never;
         patch?: never;
@@ -6659,98 +889,7 @@ export interface paths {
             cookie?: never;
         };
         /** The pareto front of an optimization, best first */
-        get: {
-            parameters: {
-                query?: never;
-                header?: never;
-                path: {
-                    id: string;
-                };
-                cookie?: never;
-            };
-            requestBody?: never;
-            responses: {
-                /** @description Every error answers with this envelope */
-                "4XX": {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json": {
-                            error: {
-                                code: string;
-                                details?: unknown;
-                                message: string;
-                                requestId: string;
-                            };
-                        };
-                    };
-                };
-                /** @description Every error answers with this envelope */
-                "5XX": {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json": {
-                            error: {
-                                code: string;
-                                details?: unknown;
-                                message: string;
-                                requestId: string;
-                            };
-                        };
-                    };
-                };
-                /** @description Default Response */
-                200: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json": {
-                            /** @description Pareto entries, best first by the scoring metrics */
-                            front: {
-                                [key: string]: unknown;
-                            }[];
-                            frontSize: number;
-                            job: {
-                                attempts: number;
-                                /** Format: date-time */
-                                createdAt: string;
-                                environmentId: string;
-                                error: string | null;
-                                /** Format: date-time */
-                                finishedAt: string | null;
-                                id: string;
-                                logPath: string | null;
-                                name: string;
-                                priority: number;
-                                progress: {
-                                    detail?: {
-                                        [key: string]: unknown;
-                                    };
-                                    etaSeconds: number | null;
-                                    /** @description 0..1 of the current stage; null when Passivbot reports nothing measurable */
-                                    fraction: number | null;
-                                    stage: string;
-                                };
-                                requestedBy: string | null;
-                                requeueOnInterrupt: boolean;
-                                runner: string | null;
-                                slots: number;
-                                /** Format: date-time */
-                                startedAt: string | null;
-                                /** @enum {unknown} */
-                                status: "queued" | "running" | "completed" | "failed" | "cancelled" | "interrupted";
-                                /** @enum {unknown} */
-                                type: "backtest" | "optimize";
-                            };
-                        };
-                    };
-                };
-            };
-        };
+        get: operations["getOptimizationResult"];
         put?: never;
         post?: never;
         delete?: never;
@@ -6769,134 +908,7 @@ export interface paths {
         get?: never;
         put?: never;
         /** Queue a backtest of a pareto entry (default: the best); 202 with the job */
-        post: {
-            parameters: {
-                query?: never;
-                header?: never;
-                path: {
-                    id: string;
-                };
-                cookie?: never;
-            };
-            requestBody: {
-                content: {
-                    "application/json": {
-                        /** @description A pareto entry id; default: the best */
-                        entry?: string;
-                        environmentId?: string;
-                        name?: string;
-                        overrides?: {
-                            /** @description YYYY-MM-DD */
-                            end_date?: string;
-                            exchanges?: ("binance" | "bybit" | "bitget" | "okx" | "gateio" | "kucoin" | "hyperliquid" | "paradex" | "defx" | "bitunix" | "weex")[];
-                            /** @description YYYY-MM-DD */
-                            start_date?: string;
-                            starting_balance?: number;
-                            /** @description Coins to backtest (live.approved_coins) */
-                            symbols?: string[];
-                        };
-                        /** @description Higher runs first (default 0) */
-                        priority?: number;
-                        /** @description Queue it again if it dies with pbfleet (default false) */
-                        requeueOnInterrupt?: boolean;
-                    };
-                };
-            };
-            responses: {
-                /** @description Every error answers with this envelope */
-                "4XX": {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json": {
-                            error: {
-                                code: string;
-                                details?: unknown;
-                                message: string;
-                                requestId: string;
-                            };
-                        };
-                    };
-                };
-                /** @description Every error answers with this envelope */
-                "5XX": {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json": {
-                            error: {
-                                code: string;
-                                details?: unknown;
-                                message: string;
-                                requestId: string;
-                            };
-                        };
-                    };
-                };
-                /** @description Default Response */
-                202: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json": {
-                            attempts: number;
-                            /** Format: date-time */
-                            createdAt: string;
-                            environmentId: string;
-                            error: string | null;
-                            /** Format: date-time */
-                            finishedAt: string | null;
-                            id: string;
-                            logPath: string | null;
-                            name: string;
-                            params: {
-                                /** @description A Passivbot config (v7 or v8); checked like a bot config */
-                                config: {
-                                    [key: string]: unknown;
-                                };
-                                /** @description A Passivbot config (v7 or v8); checked like a bot config */
-                                effective: {
-                                    [key: string]: unknown;
-                                };
-                                overrides: {
-                                    [key: string]: unknown;
-                                };
-                                /** @description A Passivbot config (v7 or v8); checked like a bot config */
-                                seedConfig?: {
-                                    [key: string]: unknown;
-                                };
-                            };
-                            priority: number;
-                            progress: {
-                                detail?: {
-                                    [key: string]: unknown;
-                                };
-                                etaSeconds: number | null;
-                                /** @description 0..1 of the current stage; null when Passivbot reports nothing measurable */
-                                fraction: number | null;
-                                stage: string;
-                            };
-                            requestedBy: string | null;
-                            requeueOnInterrupt: boolean;
-                            result: {
-                                [key: string]: unknown;
-                            } | null;
-                            runner: string | null;
-                            slots: number;
-                            /** Format: date-time */
-                            startedAt: string | null;
-                            /** @enum {unknown} */
-                            status: "queued" | "running" | "completed" | "failed" | "cancelled" | "interrupted";
-                            /** @enum {unknown} */
-                            type: "backtest" | "optimize";
-                        };
-                    };
-                };
-            };
-        };
+        post: operations["backtestParetoEntry"];
         delete?: never;
         options?: never;
         head?: never;
@@ -6913,137 +925,7 @@ export interface paths {
         get?: never;
         put?: never;
         /** Create a bot (stopped) with a pareto entry's config (default: the best) */
-        post: {
-            parameters: {
-                query?: never;
-                header?: never;
-                path: {
-                    id: string;
-                };
-                cookie?: never;
-            };
-            requestBody: {
-                content: {
-                    "application/json": {
-                        /** @description The exchange account (Passivbot user) by name */
-                        account: string;
-                        /** @description A pareto entry id; default: the best */
-                        entry?: string;
-                        environmentId: string;
-                        /** @description Unique; letters, digits, . _ - */
-                        name: string;
-                        /**
-                         * @description v7 scripts (src/main.py) or the passivbot CLI
-                         * @enum {unknown}
-                         */
-                        runtime?: "v7" | "cli";
-                    };
-                };
-            };
-            responses: {
-                /** @description Every error answers with this envelope */
-                "4XX": {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json": {
-                            error: {
-                                code: string;
-                                details?: unknown;
-                                message: string;
-                                requestId: string;
-                            };
-                        };
-                    };
-                };
-                /** @description Every error answers with this envelope */
-                "5XX": {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json": {
-                            error: {
-                                code: string;
-                                details?: unknown;
-                                message: string;
-                                requestId: string;
-                            };
-                        };
-                    };
-                };
-                /** @description Default Response */
-                201: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json": {
-                            account: string;
-                            /** @description A Passivbot config (v7 or v8); partial configs are filled by Passivbot */
-                            config: {
-                                [key: string]: unknown;
-                            };
-                            configVersion: number;
-                            /** Format: date-time */
-                            createdAt: string;
-                            /** @enum {unknown} */
-                            desiredState: "running" | "stopped";
-                            environmentId: string;
-                            exchange: string;
-                            id: string;
-                            lastError: string | null;
-                            lastExitCode: number | null;
-                            name: string;
-                            pid: number | null;
-                            restartCount: number;
-                            /** @description The running bot was started from an older config version */
-                            restartNeeded: boolean;
-                            runningConfigVersion: number | null;
-                            /**
-                             * @description v7 scripts (src/main.py) or the passivbot CLI
-                             * @enum {unknown}
-                             */
-                            runtime: "v7" | "cli";
-                            /** Format: date-time */
-                            startedAt: string | null;
-                            /** @enum {unknown} */
-                            status: "stopped" | "starting" | "running" | "stopping" | "crashed" | "error" | "unknown";
-                            /** @description Parsed from the bot's log lines ([health], [fill], [balance], errors) */
-                            summary: {
-                                balance: number | null;
-                                currency: string | null;
-                                equity: number | null;
-                                errors: number;
-                                fills: number;
-                                /** @description [health] fills since the bot last (re)started itself */
-                                healthFills: number | null;
-                                /** @description [health] pnl since the bot last (re)started itself */
-                                healthPnl: number | null;
-                                lastError: string | null;
-                                lastFillAt: string | null;
-                                lastHealthAt: string | null;
-                                loopSeconds: number | null;
-                                positionsLong: number | null;
-                                positionsShort: number | null;
-                                rateLimits: number | null;
-                                ready: boolean;
-                                realizedPnl: number;
-                                /** @description [health] errors=N/10: errors in the last hour (Passivbot restarts itself past its budget) */
-                                recentErrors: number | null;
-                                rssMb: number | null;
-                                uptime: string | null;
-                                wsReconnects: number | null;
-                            };
-                            symbols: string[];
-                            /** Format: date-time */
-                            updatedAt: string;
-                        };
-                    };
-                };
-            };
-        };
+        post: operations["createInstanceFromOptimization"];
         delete?: never;
         options?: never;
         head?: never;
@@ -7060,151 +942,7 @@ export interface paths {
         get?: never;
         put?: never;
         /** Queue a optimization (202 with the job) */
-        post: {
-            parameters: {
-                query?: never;
-                header?: never;
-                path?: never;
-                cookie?: never;
-            };
-            requestBody: {
-                content: {
-                    "application/json": {
-                        /** @description A Passivbot config (v7 or v8); checked like a bot config */
-                        config: {
-                            [key: string]: unknown;
-                        };
-                        environmentId?: string;
-                        name?: string;
-                        overrides?: {
-                            /** @description optimize.bounds: key -> [low, high] or [low, high, step] */
-                            bounds?: {
-                                [key: string]: unknown;
-                            };
-                            /** @description YYYY-MM-DD */
-                            end_date?: string;
-                            exchanges?: ("binance" | "bybit" | "bitget" | "okx" | "gateio" | "kucoin" | "hyperliquid" | "paradex" | "defx" | "bitunix" | "weex")[];
-                            iters?: number;
-                            /** @description optimize.limits */
-                            limits?: unknown;
-                            /** @description Also the CPU slots the job takes */
-                            n_cpus?: number;
-                            population_size?: number;
-                            scoring?: unknown[];
-                            /** @description Start from a previous result: a backtest config or an optimization pareto entry */
-                            seed?: {
-                                /** @description A pareto entry id; default: the best */
-                                entry?: string;
-                                jobId: string;
-                            };
-                            /** @description YYYY-MM-DD */
-                            start_date?: string;
-                            starting_balance?: number;
-                            /** @description Coins to backtest (live.approved_coins) */
-                            symbols?: string[];
-                        };
-                        /** @description Higher runs first (default 0) */
-                        priority?: number;
-                        /** @description Queue it again if it dies with pbfleet (default false) */
-                        requeueOnInterrupt?: boolean;
-                    };
-                };
-            };
-            responses: {
-                /** @description Every error answers with this envelope */
-                "4XX": {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json": {
-                            error: {
-                                code: string;
-                                details?: unknown;
-                                message: string;
-                                requestId: string;
-                            };
-                        };
-                    };
-                };
-                /** @description Every error answers with this envelope */
-                "5XX": {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json": {
-                            error: {
-                                code: string;
-                                details?: unknown;
-                                message: string;
-                                requestId: string;
-                            };
-                        };
-                    };
-                };
-                /** @description Default Response */
-                202: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json": {
-                            attempts: number;
-                            /** Format: date-time */
-                            createdAt: string;
-                            environmentId: string;
-                            error: string | null;
-                            /** Format: date-time */
-                            finishedAt: string | null;
-                            id: string;
-                            logPath: string | null;
-                            name: string;
-                            params: {
-                                /** @description A Passivbot config (v7 or v8); checked like a bot config */
-                                config: {
-                                    [key: string]: unknown;
-                                };
-                                /** @description A Passivbot config (v7 or v8); checked like a bot config */
-                                effective: {
-                                    [key: string]: unknown;
-                                };
-                                overrides: {
-                                    [key: string]: unknown;
-                                };
-                                /** @description A Passivbot config (v7 or v8); checked like a bot config */
-                                seedConfig?: {
-                                    [key: string]: unknown;
-                                };
-                            };
-                            priority: number;
-                            progress: {
-                                detail?: {
-                                    [key: string]: unknown;
-                                };
-                                etaSeconds: number | null;
-                                /** @description 0..1 of the current stage; null when Passivbot reports nothing measurable */
-                                fraction: number | null;
-                                stage: string;
-                            };
-                            requestedBy: string | null;
-                            requeueOnInterrupt: boolean;
-                            result: {
-                                [key: string]: unknown;
-                            } | null;
-                            runner: string | null;
-                            slots: number;
-                            /** Format: date-time */
-                            startedAt: string | null;
-                            /** @enum {unknown} */
-                            status: "queued" | "running" | "completed" | "failed" | "cancelled" | "interrupted";
-                            /** @enum {unknown} */
-                            type: "backtest" | "optimize";
-                        };
-                    };
-                };
-            };
-        };
+        post: operations["runOptimization"];
         delete?: never;
         options?: never;
         head?: never;
@@ -7219,62 +957,7 @@ export interface paths {
             cookie?: never;
         };
         /** Readiness: the database answers */
-        get: {
-            parameters: {
-                query?: never;
-                header?: never;
-                path?: never;
-                cookie?: never;
-            };
-            requestBody?: never;
-            responses: {
-                /** @description Every error answers with this envelope */
-                "4XX": {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json": {
-                            error: {
-                                code: string;
-                                details?: unknown;
-                                message: string;
-                                requestId: string;
-                            };
-                        };
-                    };
-                };
-                /** @description Every error answers with this envelope */
-                "5XX": {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json": {
-                            error: {
-                                code: string;
-                                details?: unknown;
-                                message: string;
-                                requestId: string;
-                            };
-                        };
-                    };
-                };
-                /** @description Default Response */
-                200: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json": {
-                            database: string;
-                            /** @enum {string} */
-                            status: "ready";
-                        };
-                    };
-                };
-            };
-        };
+        get: operations["getReadiness"];
         put?: never;
         post?: never;
         delete?: never;
@@ -7291,208 +974,9 @@ export interface paths {
             cookie?: never;
         };
         /** All settings; secret ones only say whether they are set */
-        get: {
-            parameters: {
-                query?: never;
-                header?: never;
-                path?: never;
-                cookie?: never;
-            };
-            requestBody?: never;
-            responses: {
-                /** @description Every error answers with this envelope */
-                "4XX": {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json": {
-                            error: {
-                                code: string;
-                                details?: unknown;
-                                message: string;
-                                requestId: string;
-                            };
-                        };
-                    };
-                };
-                /** @description Every error answers with this envelope */
-                "5XX": {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json": {
-                            error: {
-                                code: string;
-                                details?: unknown;
-                                message: string;
-                                requestId: string;
-                            };
-                        };
-                    };
-                };
-                /** @description Default Response */
-                200: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json": {
-                            general: {
-                                /** @description Name shown in the UI */
-                                siteName: string;
-                                /** @description IANA time zone for dates in the UI */
-                                timezone: string;
-                            };
-                            instances: {
-                                /** @description Rotated bot logs kept */
-                                logGenerations: number;
-                                /** @description Size at which a bot log is rotated */
-                                logMaxMegabytes: number;
-                                /** @description Crashes within an hour before a bot is put in error */
-                                maxCrashesPerHour: number;
-                                /** @description Grace time after SIGINT before SIGKILL */
-                                stopTimeoutSeconds: number;
-                            };
-                            market: {
-                                /** @description Whether CoinMarketCap API key is set (the value is write-only) */
-                                coinmarketcapApiKeySet: boolean;
-                                /** @description How often market data is refreshed */
-                                refreshMinutes: number;
-                                /** @description How many coins by market cap to track */
-                                topCoins: number;
-                            };
-                            notifications: {
-                                /** @description Whether Telegram bot token for alerts is set (the value is write-only) */
-                                telegramBotTokenSet: boolean;
-                                /** @description Telegram chat id for alerts */
-                                telegramChatId: string;
-                            };
-                        };
-                    };
-                };
-            };
-        };
+        get: operations["getSettings"];
         /** Change some settings; keys not given are kept */
-        put: {
-            parameters: {
-                query?: never;
-                header?: never;
-                path?: never;
-                cookie?: never;
-            };
-            requestBody: {
-                content: {
-                    "application/json": {
-                        general?: {
-                            /** @description Name shown in the UI */
-                            siteName?: string;
-                            /** @description IANA time zone for dates in the UI */
-                            timezone?: string;
-                        };
-                        instances?: {
-                            /** @description Rotated bot logs kept */
-                            logGenerations?: number;
-                            /** @description Size at which a bot log is rotated */
-                            logMaxMegabytes?: number;
-                            /** @description Crashes within an hour before a bot is put in error */
-                            maxCrashesPerHour?: number;
-                            /** @description Grace time after SIGINT before SIGKILL */
-                            stopTimeoutSeconds?: number;
-                        };
-                        market?: {
-                            /** @description CoinMarketCap API key; null clears it */
-                            coinmarketcapApiKey?: string | null;
-                            /** @description How often market data is refreshed */
-                            refreshMinutes?: number;
-                            /** @description How many coins by market cap to track */
-                            topCoins?: number;
-                        };
-                        notifications?: {
-                            /** @description Telegram bot token for alerts; null clears it */
-                            telegramBotToken?: string | null;
-                            /** @description Telegram chat id for alerts */
-                            telegramChatId?: string;
-                        };
-                    };
-                };
-            };
-            responses: {
-                /** @description Every error answers with this envelope */
-                "4XX": {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json": {
-                            error: {
-                                code: string;
-                                details?: unknown;
-                                message: string;
-                                requestId: string;
-                            };
-                        };
-                    };
-                };
-                /** @description Every error answers with this envelope */
-                "5XX": {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json": {
-                            error: {
-                                code: string;
-                                details?: unknown;
-                                message: string;
-                                requestId: string;
-                            };
-                        };
-                    };
-                };
-                /** @description Default Response */
-                200: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json": {
-                            general: {
-                                /** @description Name shown in the UI */
-                                siteName: string;
-                                /** @description IANA time zone for dates in the UI */
-                                timezone: string;
-                            };
-                            instances: {
-                                /** @description Rotated bot logs kept */
-                                logGenerations: number;
-                                /** @description Size at which a bot log is rotated */
-                                logMaxMegabytes: number;
-                                /** @description Crashes within an hour before a bot is put in error */
-                                maxCrashesPerHour: number;
-                                /** @description Grace time after SIGINT before SIGKILL */
-                                stopTimeoutSeconds: number;
-                            };
-                            market: {
-                                /** @description Whether CoinMarketCap API key is set (the value is write-only) */
-                                coinmarketcapApiKeySet: boolean;
-                                /** @description How often market data is refreshed */
-                                refreshMinutes: number;
-                                /** @description How many coins by market cap to track */
-                                topCoins: number;
-                            };
-                            notifications: {
-                                /** @description Whether Telegram bot token for alerts is set (the value is write-only) */
-                                telegramBotTokenSet: boolean;
-                                /** @description Telegram chat id for alerts */
-                                telegramChatId: string;
-                            };
-                        };
-                    };
-                };
-            };
-        };
+        put: operations["updateSettings"];
         post?: never;
         delete?: never;
         options?: never;
@@ -7508,157 +992,9 @@ export interface paths {
             cookie?: never;
         };
         /** This host's Passivbot runtime and pbfleet's working dirs */
-        get: {
-            parameters: {
-                query?: never;
-                header?: never;
-                path?: never;
-                cookie?: never;
-            };
-            requestBody?: never;
-            responses: {
-                /** @description Every error answers with this envelope */
-                "4XX": {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json": {
-                            error: {
-                                code: string;
-                                details?: unknown;
-                                message: string;
-                                requestId: string;
-                            };
-                        };
-                    };
-                };
-                /** @description Every error answers with this envelope */
-                "5XX": {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json": {
-                            error: {
-                                code: string;
-                                details?: unknown;
-                                message: string;
-                                requestId: string;
-                            };
-                        };
-                    };
-                };
-                /** @description Default Response */
-                200: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json": {
-                            /** @description Where bots' working files go (empty: <dataDir>/bots) */
-                            dataDir: string | "";
-                            /** @description Where bot and job logs go (empty: <dataDir>/logs) */
-                            logDir: string | "";
-                            /** @description Passivbot checkout on this host (empty: not configured) */
-                            passivbotDir: string | "";
-                            /**
-                             * @description v7 scripts (src/main.py) or the passivbot CLI (v7.9+, v8)
-                             * @enum {unknown}
-                             */
-                            passivbotKind: "v7" | "cli";
-                            /** @description Python (or venv) interpreter: an absolute path or a command on PATH */
-                            pythonPath: string;
-                        };
-                    };
-                };
-            };
-        };
+        get: operations["getPathSettings"];
         /** Change some paths; keys not given are kept */
-        put: {
-            parameters: {
-                query?: never;
-                header?: never;
-                path?: never;
-                cookie?: never;
-            };
-            requestBody: {
-                content: {
-                    "application/json": {
-                        /** @description Where bots' working files go (empty: <dataDir>/bots) */
-                        dataDir?: string | "";
-                        /** @description Where bot and job logs go (empty: <dataDir>/logs) */
-                        logDir?: string | "";
-                        /** @description Passivbot checkout on this host (empty: not configured) */
-                        passivbotDir?: string | "";
-                        /**
-                         * @description v7 scripts (src/main.py) or the passivbot CLI (v7.9+, v8)
-                         * @enum {unknown}
-                         */
-                        passivbotKind?: "v7" | "cli";
-                        /** @description Python (or venv) interpreter: an absolute path or a command on PATH */
-                        pythonPath?: string;
-                    };
-                };
-            };
-            responses: {
-                /** @description Every error answers with this envelope */
-                "4XX": {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json": {
-                            error: {
-                                code: string;
-                                details?: unknown;
-                                message: string;
-                                requestId: string;
-                            };
-                        };
-                    };
-                };
-                /** @description Every error answers with this envelope */
-                "5XX": {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json": {
-                            error: {
-                                code: string;
-                                details?: unknown;
-                                message: string;
-                                requestId: string;
-                            };
-                        };
-                    };
-                };
-                /** @description Default Response */
-                200: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json": {
-                            /** @description Where bots' working files go (empty: <dataDir>/bots) */
-                            dataDir: string | "";
-                            /** @description Where bot and job logs go (empty: <dataDir>/logs) */
-                            logDir: string | "";
-                            /** @description Passivbot checkout on this host (empty: not configured) */
-                            passivbotDir: string | "";
-                            /**
-                             * @description v7 scripts (src/main.py) or the passivbot CLI (v7.9+, v8)
-                             * @enum {unknown}
-                             */
-                            passivbotKind: "v7" | "cli";
-                            /** @description Python (or venv) interpreter: an absolute path or a command on PATH */
-                            pythonPath: string;
-                        };
-                    };
-                };
-            };
-        };
+        put: operations["updatePathSettings"];
         post?: never;
         delete?: never;
         options?: never;
@@ -7674,159 +1010,10 @@ export interface paths {
             cookie?: never;
         };
         /** List users */
-        get: {
-            parameters: {
-                query?: {
-                    active?: boolean;
-                    limit?: number;
-                    page?: number;
-                    q?: string;
-                    /** @description viewer reads; operator also operates; admin also manages */
-                    role?: "viewer" | "operator" | "admin";
-                };
-                header?: never;
-                path?: never;
-                cookie?: never;
-            };
-            requestBody?: never;
-            responses: {
-                /** @description Every error answers with this envelope */
-                "4XX": {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json": {
-                            error: {
-                                code: string;
-                                details?: unknown;
-                                message: string;
-                                requestId: string;
-                            };
-                        };
-                    };
-                };
-                /** @description Every error answers with this envelope */
-                "5XX": {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json": {
-                            error: {
-                                code: string;
-                                details?: unknown;
-                                message: string;
-                                requestId: string;
-                            };
-                        };
-                    };
-                };
-                /** @description Default Response */
-                200: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json": {
-                            pagination: {
-                                limit: number;
-                                page: number;
-                                total: number;
-                                totalPages: number;
-                            };
-                            users: components["schemas"]["def-1"][];
-                        };
-                    };
-                };
-            };
-        };
+        get: operations["listUsers"];
         put?: never;
         /** Create a user */
-        post: {
-            parameters: {
-                query?: never;
-                header?: never;
-                path?: never;
-                cookie?: never;
-            };
-            requestBody: {
-                content: {
-                    "application/json": {
-                        active?: boolean;
-                        /** Format: email */
-                        email?: string | null;
-                        password: string;
-                        /**
-                         * @description viewer reads; operator also operates; admin also manages
-                         * @enum {unknown}
-                         */
-                        role: "viewer" | "operator" | "admin";
-                        /** @description letters, digits, . _ - */
-                        username: string;
-                    };
-                };
-            };
-            responses: {
-                /** @description Every error answers with this envelope */
-                "4XX": {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json": {
-                            error: {
-                                code: string;
-                                details?: unknown;
-                                message: string;
-                                requestId: string;
-                            };
-                        };
-                    };
-                };
-                /** @description Every error answers with this envelope */
-                "5XX": {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json": {
-                            error: {
-                                code: string;
-                                details?: unknown;
-                                message: string;
-                                requestId: string;
-                            };
-                        };
-                    };
-                };
-                /** @description Default Response */
-                201: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json": {
-                            active: boolean;
-                            /** Format: date-time */
-                            createdAt: string;
-                            email: string | null;
-                            id: string;
-                            /** Format: date-time */
-                            lastLogin: string | null;
-                            /**
-                             * @description viewer reads; operator also operates; admin also manages
-                             * @enum {unknown}
-                             */
-                            role: "viewer" | "operator" | "admin";
-                            /** Format: date-time */
-                            updatedAt: string;
-                            username: string;
-                        };
-                    };
-                };
-            };
-        };
+        post: operations["createUser"];
         delete?: never;
         options?: never;
         head?: never;
@@ -7841,219 +1028,12 @@ export interface paths {
             cookie?: never;
         };
         /** Get a user */
-        get: {
-            parameters: {
-                query?: never;
-                header?: never;
-                path: {
-                    id: string;
-                };
-                cookie?: never;
-            };
-            requestBody?: never;
-            responses: {
-                /** @description Every error answers with this envelope */
-                "4XX": {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json": {
-                            error: {
-                                code: string;
-                                details?: unknown;
-                                message: string;
-                                requestId: string;
-                            };
-                        };
-                    };
-                };
-                /** @description Every error answers with this envelope */
-                "5XX": {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json": {
-                            error: {
-                                code: string;
-                                details?: unknown;
-                                message: string;
-                                requestId: string;
-                            };
-                        };
-                    };
-                };
-                /** @description Default Response */
-                200: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json": {
-                            active: boolean;
-                            /** Format: date-time */
-                            createdAt: string;
-                            email: string | null;
-                            id: string;
-                            /** Format: date-time */
-                            lastLogin: string | null;
-                            /**
-                             * @description viewer reads; operator also operates; admin also manages
-                             * @enum {unknown}
-                             */
-                            role: "viewer" | "operator" | "admin";
-                            /** Format: date-time */
-                            updatedAt: string;
-                            username: string;
-                        };
-                    };
-                };
-            };
-        };
+        get: operations["getUser"];
         /** Change email, role or active flag */
-        put: {
-            parameters: {
-                query?: never;
-                header?: never;
-                path: {
-                    id: string;
-                };
-                cookie?: never;
-            };
-            requestBody: {
-                content: {
-                    "application/json": {
-                        active?: boolean;
-                        /** Format: email */
-                        email?: string | null;
-                        /**
-                         * @description viewer reads; operator also operates; admin also manages
-                         * @enum {unknown}
-                         */
-                        role?: "viewer" | "operator" | "admin";
-                    };
-                };
-            };
-            responses: {
-                /** @description Every error answers with this envelope */
-                "4XX": {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json": {
-                            error: {
-                                code: string;
-                                details?: unknown;
-                                message: string;
-                                requestId: string;
-                            };
-                        };
-                    };
-                };
-                /** @description Every error answers with this envelope */
-                "5XX": {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json": {
-                            error: {
-                                code: string;
-                                details?: unknown;
-                                message: string;
-                                requestId: string;
-                            };
-                        };
-                    };
-                };
-                /** @description Default Response */
-                200: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json": {
-                            active: boolean;
-                            /** Format: date-time */
-                            createdAt: string;
-                            email: string | null;
-                            id: string;
-                            /** Format: date-time */
-                            lastLogin: string | null;
-                            /**
-                             * @description viewer reads; operator also operates; admin also manages
-                             * @enum {unknown}
-                             */
-                            role: "viewer" | "operator" | "admin";
-                            /** Format: date-time */
-                            updatedAt: string;
-                            username: string;
-                        };
-                    };
-                };
-            };
-        };
+        put: operations["updateUser"];
         post?: never;
         /** Delete a user */
-        delete: {
-            parameters: {
-                query?: never;
-                header?: never;
-                path: {
-                    id: string;
-                };
-                cookie?: never;
-            };
-            requestBody?: never;
-            responses: {
-                /** @description Every error answers with this envelope */
-                "4XX": {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json": {
-                            error: {
-                                code: string;
-                                details?: unknown;
-                                message: string;
-                                requestId: string;
-                            };
-                        };
-                    };
-                };
-                /** @description Every error answers with this envelope */
-                "5XX": {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json": {
-                            error: {
-                                code: string;
-                                details?: unknown;
-                                message: string;
-                                requestId: string;
-                            };
-                        };
-                    };
-                };
-                /** @description Default Response */
-                200: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json": {
-                            /** @enum {boolean} */
-                            ok: true;
-                        };
-                    };
-                };
-            };
-        };
+        delete: operations["deleteUser"];
         options?: never;
         head?: never;
         patch?: never;
@@ -8069,71 +1049,7 @@ export interface paths {
         get?: never;
         put?: never;
         /** Reset a user's password; ends their sessions */
-        post: {
-            parameters: {
-                query?: never;
-                header?: never;
-                path: {
-                    id: string;
-                };
-                cookie?: never;
-            };
-            /** @description Omit newPassword to have one generated and returned once */
-            requestBody: {
-                content: {
-                    "application/json": {
-                        newPassword?: string;
-                    };
-                };
-            };
-            responses: {
-                /** @description Every error answers with this envelope */
-                "4XX": {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json": {
-                            error: {
-                                code: string;
-                                details?: unknown;
-                                message: string;
-                                requestId: string;
-                            };
-                        };
-                    };
-                };
-                /** @description Every error answers with this envelope */
-                "5XX": {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json": {
-                            error: {
-                                code: string;
-                                details?: unknown;
-                                message: string;
-                                requestId: string;
-                            };
-                        };
-                    };
-                };
-                /** @description Default Response */
-                200: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json": {
-                            /** @enum {boolean} */
-                            ok: true;
-                            temporaryPassword?: string;
-                        };
-                    };
-                };
-            };
-        };
+        post: operations["resetUserPassword"];
         delete?: never;
         options?: never;
         head?: never;
@@ -8150,73 +1066,7 @@ export interface paths {
         get?: never;
         put?: never;
         /** Change your own password; ends your other sessions and your API tokens (unless keepApiTokens) */
-        post: {
-            parameters: {
-                query?: never;
-                header?: never;
-                path?: never;
-                cookie?: never;
-            };
-            requestBody: {
-                content: {
-                    "application/json": {
-                        currentPassword: string;
-                        /**
-                         * @description Keep your API tokens working; by default the change ends them with your other sessions
-                         * @default false
-                         */
-                        keepApiTokens?: boolean;
-                        newPassword: string;
-                    };
-                };
-            };
-            responses: {
-                /** @description Every error answers with this envelope */
-                "4XX": {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json": {
-                            error: {
-                                code: string;
-                                details?: unknown;
-                                message: string;
-                                requestId: string;
-                            };
-                        };
-                    };
-                };
-                /** @description Every error answers with this envelope */
-                "5XX": {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json": {
-                            error: {
-                                code: string;
-                                details?: unknown;
-                                message: string;
-                                requestId: string;
-                            };
-                        };
-                    };
-                };
-                /** @description Default Response */
-                200: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json": {
-                            /** @enum {boolean} */
-                            ok: true;
-                        };
-                    };
-                };
-            };
-        };
+        post: operations["changeOwnPassword"];
         delete?: never;
         options?: never;
         head?: never;
@@ -8233,66 +1083,7 @@ export interface paths {
         get?: never;
         put?: never;
         /** Prepare the server for bots (idempotent) */
-        post: {
-            parameters: {
-                query?: never;
-                header?: never;
-                path: {
-                    id: string;
-                };
-                cookie?: never;
-            };
-            requestBody?: never;
-            responses: {
-                /** @description Every error answers with this envelope */
-                "4XX": {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json": {
-                            error: {
-                                code: string;
-                                details?: unknown;
-                                message: string;
-                                requestId: string;
-                            };
-                        };
-                    };
-                };
-                /** @description Every error answers with this envelope */
-                "5XX": {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json": {
-                            error: {
-                                code: string;
-                                details?: unknown;
-                                message: string;
-                                requestId: string;
-                            };
-                        };
-                    };
-                };
-                /** @description Default Response */
-                202: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json": {
-                            operationId: string;
-                            /** Format: date-time */
-                            startedAt: string;
-                            /** @enum {string} */
-                            status: "in_progress";
-                        };
-                    };
-                };
-            };
-        };
+        post: operations["deployVpsServer"];
         delete?: never;
         options?: never;
         head?: never;
@@ -8307,393 +1098,10 @@ export interface paths {
             cookie?: never;
         };
         /** List servers (environments) */
-        get: {
-            parameters: {
-                query?: {
-                    limit?: number;
-                    page?: number;
-                };
-                header?: never;
-                path?: never;
-                cookie?: never;
-            };
-            requestBody?: never;
-            responses: {
-                /** @description Every error answers with this envelope */
-                "4XX": {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json": {
-                            error: {
-                                code: string;
-                                details?: unknown;
-                                message: string;
-                                requestId: string;
-                            };
-                        };
-                    };
-                };
-                /** @description Every error answers with this envelope */
-                "5XX": {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json": {
-                            error: {
-                                code: string;
-                                details?: unknown;
-                                message: string;
-                                requestId: string;
-                            };
-                        };
-                    };
-                };
-                /** @description Default Response */
-                200: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json": {
-                            pagination: {
-                                limit: number;
-                                page: number;
-                                total: number;
-                                totalPages: number;
-                            };
-                            servers: components["schemas"]["def-3"][];
-                        };
-                    };
-                };
-            };
-        };
+        get: operations["listVpsServers"];
         put?: never;
         /** Add a server */
-        post: {
-            parameters: {
-                query?: never;
-                header?: never;
-                path?: never;
-                cookie?: never;
-            };
-            requestBody: {
-                content: {
-                    "application/json": {
-                        commands?: {
-                            restart: {
-                                /** @description JSON body; left out keeps the stored one, null removes it */
-                                body?: {
-                                    [key: string]: unknown;
-                                } | null;
-                                /** @description seal the body at rest and never return it */
-                                bodySecret?: boolean;
-                                /** @description ssh: run as given on the host */
-                                command?: string;
-                                enabled: boolean;
-                                /** @description HTTP headers. Values are secret: sealed at rest and never returned (responses show `{ "set": true }`). A value sets a header, null removes it, `{}` or `{ "set": true }` or leaving the name out keeps the stored value; `headers: null` removes all. Values are kept only while the URL keeps its origin. */
-                                headers?: {
-                                    [key: string]: string | (never | null) | {
-                                        /** @enum {boolean} */
-                                        set?: true;
-                                    };
-                                } | null;
-                                /** @enum {unknown} */
-                                method?: "GET" | "HEAD" | "POST" | "PUT" | "PATCH" | "DELETE";
-                                /** @description http(s) URL */
-                                url?: string;
-                            };
-                            /** @enum {unknown} */
-                            type: "ssh" | "http";
-                        } | null;
-                        /** @description Secret parts are write-only: omit to keep, null to clear */
-                        credentials: {
-                            /** @description write-only */
-                            passphrase?: string | null;
-                            /** @description write-only */
-                            password?: string | null;
-                            /** @description OpenSSH or PEM private key; write-only */
-                            privateKey?: string | null;
-                            /** @enum {unknown} */
-                            type: "key" | "password";
-                            username: string;
-                        };
-                        description?: string;
-                        /** @description http(s) URL */
-                        environmentURL?: string | null;
-                        healthCheck?: {
-                            /** @description ssh: probe command; exit 0 is healthy */
-                            command?: string;
-                            /** @description seconds above which a success is degraded */
-                            degradedAfter?: number;
-                            enabled: boolean;
-                            /** @description http: URL; tcp: host:port */
-                            endpoint?: string;
-                            /** @description HTTP headers. Values are secret: sealed at rest and never returned (responses show `{ "set": true }`). A value sets a header, null removes it, `{}` or `{ "set": true }` or leaving the name out keeps the stored value; `headers: null` removes all. Values are kept only while the URL keeps its origin. */
-                            headers?: {
-                                [key: string]: string | (never | null) | {
-                                    /** @enum {boolean} */
-                                    set?: true;
-                                };
-                            } | null;
-                            /** @description seconds between checks */
-                            interval: number;
-                            /** @enum {unknown} */
-                            method?: "GET" | "HEAD" | "POST" | "PUT" | "PATCH" | "DELETE";
-                            /** @description failures in a row tolerated before unhealthy */
-                            retries: number;
-                            /** @description seconds */
-                            timeout: number;
-                            /** @enum {unknown} */
-                            type: "http" | "tcp" | "ssh" | "none";
-                            validation?: {
-                                /** @enum {unknown} */
-                                type: "statusCode" | "jsonRegex" | "bodyRegex";
-                                value: string;
-                            };
-                        };
-                        /** @description pin the host key instead of trusting on first use */
-                        hostKey?: {
-                            /** @description OpenSSH SHA256 fingerprint, as `ssh-keygen -l` prints it */
-                            fingerprint: string;
-                        };
-                        /** @description free-form labels */
-                        metadata?: {
-                            [key: string]: unknown;
-                        };
-                        /** @description letters, digits, . _ - */
-                        name: string;
-                        runtime?: {
-                            /** @enum {unknown} */
-                            kind?: "v7" | "cli";
-                            passivbotDir?: string;
-                            pythonPath?: string;
-                            workDir?: string;
-                        };
-                        target: {
-                            /** @description host name, IPv4 or IPv6 address */
-                            domain?: string;
-                            /** @description host name, IPv4 or IPv6 address */
-                            host: string;
-                            port?: number;
-                        };
-                        /** @description command/url/body may contain {VERSION}, replaced by the validated, quoted version */
-                        upgradeConfig?: {
-                            /** @description JSON body; left out keeps the stored one, null removes it */
-                            body?: {
-                                [key: string]: unknown;
-                            } | null;
-                            /** @description seal the body at rest and never return it */
-                            bodySecret?: boolean;
-                            /** @description ssh: run as given on the host */
-                            command?: string;
-                            enabled: boolean;
-                            /** @description HTTP headers. Values are secret: sealed at rest and never returned (responses show `{ "set": true }`). A value sets a header, null removes it, `{}` or `{ "set": true }` or leaving the name out keeps the stored value; `headers: null` removes all. Values are kept only while the URL keeps its origin. */
-                            headers?: {
-                                [key: string]: string | (never | null) | {
-                                    /** @enum {boolean} */
-                                    set?: true;
-                                };
-                            } | null;
-                            /** @enum {unknown} */
-                            method?: "GET" | "HEAD" | "POST" | "PUT" | "PATCH" | "DELETE";
-                            /** @enum {unknown} */
-                            type: "ssh" | "http";
-                            /** @description http(s) URL */
-                            url?: string;
-                            /** @description http(s) URL */
-                            versionListURL?: string;
-                            /** @description where the list is in the JSON: versions, data.releases[*].tag */
-                            versionPath?: string;
-                        } | null;
-                    };
-                };
-            };
-            responses: {
-                /** @description Every error answers with this envelope */
-                "4XX": {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json": {
-                            error: {
-                                code: string;
-                                details?: unknown;
-                                message: string;
-                                requestId: string;
-                            };
-                        };
-                    };
-                };
-                /** @description Every error answers with this envelope */
-                "5XX": {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json": {
-                            error: {
-                                code: string;
-                                details?: unknown;
-                                message: string;
-                                requestId: string;
-                            };
-                        };
-                    };
-                };
-                /** @description Default Response */
-                201: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json": {
-                            commands: {
-                                restart: {
-                                    /** @description absent when bodySecret */
-                                    body?: {
-                                        [key: string]: unknown;
-                                    };
-                                    bodySecret?: boolean;
-                                    command?: string;
-                                    enabled: boolean;
-                                    /** @description header names; values are write-only */
-                                    headers?: {
-                                        [key: string]: {
-                                            /** @enum {boolean} */
-                                            set: true;
-                                        };
-                                    };
-                                    /** @enum {unknown} */
-                                    method?: "GET" | "HEAD" | "POST" | "PUT" | "PATCH" | "DELETE";
-                                    url?: string;
-                                };
-                                /** @enum {unknown} */
-                                type: "ssh" | "http";
-                            } | null;
-                            credentials: {
-                                hasPassphrase: boolean;
-                                hasPassword: boolean;
-                                hasPrivateKey: boolean;
-                                keyFingerprint: string | null;
-                                /** @enum {unknown} */
-                                type: "key" | "password";
-                                username: string;
-                            } | null;
-                            description: string;
-                            environmentURL: string | null;
-                            healthCheck: {
-                                /** @description ssh: probe command; exit 0 is healthy */
-                                command?: string;
-                                /** @description seconds above which a success is degraded */
-                                degradedAfter?: number;
-                                enabled: boolean;
-                                /** @description http: URL; tcp: host:port */
-                                endpoint?: string;
-                                /** @description header names; values are write-only */
-                                headers?: {
-                                    [key: string]: {
-                                        /** @enum {boolean} */
-                                        set: true;
-                                    };
-                                };
-                                /** @description seconds between checks */
-                                interval: number;
-                                /** @enum {unknown} */
-                                method?: "GET" | "HEAD" | "POST" | "PUT" | "PATCH" | "DELETE";
-                                /** @description failures in a row tolerated before unhealthy */
-                                retries: number;
-                                /** @description seconds */
-                                timeout: number;
-                                /** @enum {unknown} */
-                                type: "http" | "tcp" | "ssh" | "none";
-                                validation?: {
-                                    /** @enum {unknown} */
-                                    type: "statusCode" | "jsonRegex" | "bodyRegex";
-                                    value: string;
-                                };
-                            };
-                            hostKey: {
-                                fingerprint: string | null;
-                                mismatch: {
-                                    fingerprint: string;
-                                    /** Format: date-time */
-                                    seenAt: string;
-                                } | null;
-                                pinned: boolean;
-                                /** Format: date-time */
-                                trustedAt: string | null;
-                            } | null;
-                            id: string;
-                            /** @enum {unknown} */
-                            kind: "local" | "ssh";
-                            metadata: {
-                                [key: string]: unknown;
-                            };
-                            name: string;
-                            runtime: {
-                                /** @enum {unknown} */
-                                kind: "v7" | "cli";
-                                passivbotDir: string;
-                                pythonPath: string;
-                                workDir: string;
-                            };
-                            status: {
-                                consecutiveFailures: number;
-                                /** @enum {unknown} */
-                                health: "healthy" | "unhealthy" | "degraded" | "pending" | "unknown" | "host_key_mismatch";
-                                /** Format: date-time */
-                                lastCheck: string | null;
-                                /** Format: date-time */
-                                lastHealthyAt: string | null;
-                                message: string;
-                                responseTime: number | null;
-                            };
-                            systemInfo: components["schemas"]["def-4"] | (never | null);
-                            target: {
-                                domain?: string;
-                                host: string;
-                                port: number;
-                            } | null;
-                            timestamps: {
-                                /** Format: date-time */
-                                createdAt: string;
-                                /** Format: date-time */
-                                updatedAt: string;
-                            };
-                            upgradeConfig: {
-                                /** @description absent when bodySecret */
-                                body?: {
-                                    [key: string]: unknown;
-                                };
-                                bodySecret?: boolean;
-                                command?: string;
-                                enabled: boolean;
-                                /** @description header names; values are write-only */
-                                headers?: {
-                                    [key: string]: {
-                                        /** @enum {boolean} */
-                                        set: true;
-                                    };
-                                };
-                                /** @enum {unknown} */
-                                method?: "GET" | "HEAD" | "POST" | "PUT" | "PATCH" | "DELETE";
-                                /** @enum {unknown} */
-                                type: "ssh" | "http";
-                                url?: string;
-                                /** @description http(s) URL */
-                                versionListURL?: string;
-                                /** @description where the list is in the JSON: versions, data.releases[*].tag */
-                                versionPath?: string;
-                            } | null;
-                        };
-                    };
-                };
-            };
-        };
+        post: operations["createVpsServer"];
         delete?: never;
         options?: never;
         head?: never;
@@ -8709,385 +1117,10 @@ export interface paths {
         };
         get?: never;
         /** Change a server */
-        put: {
-            parameters: {
-                query?: never;
-                header?: never;
-                path: {
-                    id: string;
-                };
-                cookie?: never;
-            };
-            requestBody: {
-                content: {
-                    "application/json": {
-                        commands?: {
-                            restart: {
-                                /** @description JSON body; left out keeps the stored one, null removes it */
-                                body?: {
-                                    [key: string]: unknown;
-                                } | null;
-                                /** @description seal the body at rest and never return it */
-                                bodySecret?: boolean;
-                                /** @description ssh: run as given on the host */
-                                command?: string;
-                                enabled: boolean;
-                                /** @description HTTP headers. Values are secret: sealed at rest and never returned (responses show `{ "set": true }`). A value sets a header, null removes it, `{}` or `{ "set": true }` or leaving the name out keeps the stored value; `headers: null` removes all. Values are kept only while the URL keeps its origin. */
-                                headers?: {
-                                    [key: string]: string | (never | null) | {
-                                        /** @enum {boolean} */
-                                        set?: true;
-                                    };
-                                } | null;
-                                /** @enum {unknown} */
-                                method?: "GET" | "HEAD" | "POST" | "PUT" | "PATCH" | "DELETE";
-                                /** @description http(s) URL */
-                                url?: string;
-                            };
-                            /** @enum {unknown} */
-                            type: "ssh" | "http";
-                        } | null;
-                        credentials?: {
-                            /** @description write-only */
-                            passphrase?: string | null;
-                            /** @description write-only */
-                            password?: string | null;
-                            /** @description OpenSSH or PEM private key; write-only */
-                            privateKey?: string | null;
-                            /** @enum {unknown} */
-                            type?: "key" | "password";
-                            username?: string;
-                        };
-                        description?: string;
-                        /** @description http(s) URL */
-                        environmentURL?: string | null;
-                        healthCheck?: {
-                            /** @description ssh: probe command; exit 0 is healthy */
-                            command?: string;
-                            /** @description seconds above which a success is degraded */
-                            degradedAfter?: number;
-                            enabled: boolean;
-                            /** @description http: URL; tcp: host:port */
-                            endpoint?: string;
-                            /** @description HTTP headers. Values are secret: sealed at rest and never returned (responses show `{ "set": true }`). A value sets a header, null removes it, `{}` or `{ "set": true }` or leaving the name out keeps the stored value; `headers: null` removes all. Values are kept only while the URL keeps its origin. */
-                            headers?: {
-                                [key: string]: string | (never | null) | {
-                                    /** @enum {boolean} */
-                                    set?: true;
-                                };
-                            } | null;
-                            /** @description seconds between checks */
-                            interval: number;
-                            /** @enum {unknown} */
-                            method?: "GET" | "HEAD" | "POST" | "PUT" | "PATCH" | "DELETE";
-                            /** @description failures in a row tolerated before unhealthy */
-                            retries: number;
-                            /** @description seconds */
-                            timeout: number;
-                            /** @enum {unknown} */
-                            type: "http" | "tcp" | "ssh" | "none";
-                            validation?: {
-                                /** @enum {unknown} */
-                                type: "statusCode" | "jsonRegex" | "bodyRegex";
-                                value: string;
-                            };
-                        };
-                        /** @description free-form labels */
-                        metadata?: {
-                            [key: string]: unknown;
-                        };
-                        /** @description letters, digits, . _ - */
-                        name?: string;
-                        runtime?: {
-                            /** @enum {unknown} */
-                            kind?: "v7" | "cli";
-                            passivbotDir?: string;
-                            pythonPath?: string;
-                            workDir?: string;
-                        };
-                        target?: {
-                            /** @description host name, IPv4 or IPv6 address */
-                            domain?: string;
-                            /** @description host name, IPv4 or IPv6 address */
-                            host: string;
-                            port?: number;
-                        };
-                        /** @description command/url/body may contain {VERSION}, replaced by the validated, quoted version */
-                        upgradeConfig?: {
-                            /** @description JSON body; left out keeps the stored one, null removes it */
-                            body?: {
-                                [key: string]: unknown;
-                            } | null;
-                            /** @description seal the body at rest and never return it */
-                            bodySecret?: boolean;
-                            /** @description ssh: run as given on the host */
-                            command?: string;
-                            enabled: boolean;
-                            /** @description HTTP headers. Values are secret: sealed at rest and never returned (responses show `{ "set": true }`). A value sets a header, null removes it, `{}` or `{ "set": true }` or leaving the name out keeps the stored value; `headers: null` removes all. Values are kept only while the URL keeps its origin. */
-                            headers?: {
-                                [key: string]: string | (never | null) | {
-                                    /** @enum {boolean} */
-                                    set?: true;
-                                };
-                            } | null;
-                            /** @enum {unknown} */
-                            method?: "GET" | "HEAD" | "POST" | "PUT" | "PATCH" | "DELETE";
-                            /** @enum {unknown} */
-                            type: "ssh" | "http";
-                            /** @description http(s) URL */
-                            url?: string;
-                            /** @description http(s) URL */
-                            versionListURL?: string;
-                            /** @description where the list is in the JSON: versions, data.releases[*].tag */
-                            versionPath?: string;
-                        } | null;
-                    };
-                };
-            };
-            responses: {
-                /** @description Every error answers with this envelope */
-                "4XX": {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json": {
-                            error: {
-                                code: string;
-                                details?: unknown;
-                                message: string;
-                                requestId: string;
-                            };
-                        };
-                    };
-                };
-                /** @description Every error answers with this envelope */
-                "5XX": {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json": {
-                            error: {
-                                code: string;
-                                details?: unknown;
-                                message: string;
-                                requestId: string;
-                            };
-                        };
-                    };
-                };
-                /** @description Default Response */
-                200: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json": {
-                            commands: {
-                                restart: {
-                                    /** @description absent when bodySecret */
-                                    body?: {
-                                        [key: string]: unknown;
-                                    };
-                                    bodySecret?: boolean;
-                                    command?: string;
-                                    enabled: boolean;
-                                    /** @description header names; values are write-only */
-                                    headers?: {
-                                        [key: string]: {
-                                            /** @enum {boolean} */
-                                            set: true;
-                                        };
-                                    };
-                                    /** @enum {unknown} */
-                                    method?: "GET" | "HEAD" | "POST" | "PUT" | "PATCH" | "DELETE";
-                                    url?: string;
-                                };
-                                /** @enum {unknown} */
-                                type: "ssh" | "http";
-                            } | null;
-                            credentials: {
-                                hasPassphrase: boolean;
-                                hasPassword: boolean;
-                                hasPrivateKey: boolean;
-                                keyFingerprint: string | null;
-                                /** @enum {unknown} */
-                                type: "key" | "password";
-                                username: string;
-                            } | null;
-                            description: string;
-                            environmentURL: string | null;
-                            healthCheck: {
-                                /** @description ssh: probe command; exit 0 is healthy */
-                                command?: string;
-                                /** @description seconds above which a success is degraded */
-                                degradedAfter?: number;
-                                enabled: boolean;
-                                /** @description http: URL; tcp: host:port */
-                                endpoint?: string;
-                                /** @description header names; values are write-only */
-                                headers?: {
-                                    [key: string]: {
-                                        /** @enum {boolean} */
-                                        set: true;
-                                    };
-                                };
-                                /** @description seconds between checks */
-                                interval: number;
-                                /** @enum {unknown} */
-                                method?: "GET" | "HEAD" | "POST" | "PUT" | "PATCH" | "DELETE";
-                                /** @description failures in a row tolerated before unhealthy */
-                                retries: number;
-                                /** @description seconds */
-                                timeout: number;
-                                /** @enum {unknown} */
-                                type: "http" | "tcp" | "ssh" | "none";
-                                validation?: {
-                                    /** @enum {unknown} */
-                                    type: "statusCode" | "jsonRegex" | "bodyRegex";
-                                    value: string;
-                                };
-                            };
-                            hostKey: {
-                                fingerprint: string | null;
-                                mismatch: {
-                                    fingerprint: string;
-                                    /** Format: date-time */
-                                    seenAt: string;
-                                } | null;
-                                pinned: boolean;
-                                /** Format: date-time */
-                                trustedAt: string | null;
-                            } | null;
-                            id: string;
-                            /** @enum {unknown} */
-                            kind: "local" | "ssh";
-                            metadata: {
-                                [key: string]: unknown;
-                            };
-                            name: string;
-                            runtime: {
-                                /** @enum {unknown} */
-                                kind: "v7" | "cli";
-                                passivbotDir: string;
-                                pythonPath: string;
-                                workDir: string;
-                            };
-                            status: {
-                                consecutiveFailures: number;
-                                /** @enum {unknown} */
-                                health: "healthy" | "unhealthy" | "degraded" | "pending" | "unknown" | "host_key_mismatch";
-                                /** Format: date-time */
-                                lastCheck: string | null;
-                                /** Format: date-time */
-                                lastHealthyAt: string | null;
-                                message: string;
-                                responseTime: number | null;
-                            };
-                            systemInfo: components["schemas"]["def-4"] | (never | null);
-                            target: {
-                                domain?: string;
-                                host: string;
-                                port: number;
-                            } | null;
-                            timestamps: {
-                                /** Format: date-time */
-                                createdAt: string;
-                                /** Format: date-time */
-                                updatedAt: string;
-                            };
-                            upgradeConfig: {
-                                /** @description absent when bodySecret */
-                                body?: {
-                                    [key: string]: unknown;
-                                };
-                                bodySecret?: boolean;
-                                command?: string;
-                                enabled: boolean;
-                                /** @description header names; values are write-only */
-                                headers?: {
-                                    [key: string]: {
-                                        /** @enum {boolean} */
-                                        set: true;
-                                    };
-                                };
-                                /** @enum {unknown} */
-                                method?: "GET" | "HEAD" | "POST" | "PUT" | "PATCH" | "DELETE";
-                                /** @enum {unknown} */
-                                type: "ssh" | "http";
-                                url?: string;
-                                /** @description http(s) URL */
-                                versionListURL?: string;
-                                /** @description where the list is in the JSON: versions, data.releases[*].tag */
-                                versionPath?: string;
-                            } | null;
-                        };
-                    };
-                };
-            };
-        };
+        put: operations["updateVpsServer"];
         post?: never;
         /** Remove a server */
-        delete: {
-            parameters: {
-                query?: {
-                    force?: boolean;
-                };
-                header?: never;
-                path: {
-                    id: string;
-                };
-                cookie?: never;
-            };
-            requestBody?: never;
-            responses: {
-                /** @description Every error answers with this envelope */
-                "4XX": {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json": {
-                            error: {
-                                code: string;
-                                details?: unknown;
-                                message: string;
-                                requestId: string;
-                            };
-                        };
-                    };
-                };
-                /** @description Every error answers with this envelope */
-                "5XX": {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json": {
-                            error: {
-                                code: string;
-                                details?: unknown;
-                                message: string;
-                                requestId: string;
-                            };
-                        };
-                    };
-                };
-                /** @description Default Response */
-                200: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json": {
-                            /** @enum {boolean} */
-                            ok: true;
-                        };
-                    };
-                };
-            };
-        };
+        delete: operations["deleteVpsServer"];
         options?: never;
         head?: never;
         patch?: never;
@@ -9097,38 +1130,27 @@ export interface paths {
 export type webhooks = Record<string, never>;
 export interface components {
     schemas: {
-        /**
-         * ErrorEnvelope
-         * @description Every error answers with this envelope
-         */
-        "def-0": {
-            error: {
-                code: string;
-                details?: unknown;
-                message: string;
-                requestId: string;
-            };
-        };
-        /** User */
-        "def-1": {
-            active: boolean;
+        Account: {
             /** Format: date-time */
             createdAt: string;
-            email: string | null;
+            /** @enum {unknown} */
+            exchange: "binance" | "bybit" | "bitget" | "okx" | "gateio" | "kucoin" | "hyperliquid" | "paradex" | "defx" | "bitunix" | "weex";
+            fields: {
+                key: boolean;
+                passphrase: boolean;
+                private_key: boolean;
+                secret: boolean;
+                wallet_address: boolean;
+            };
             id: string;
-            /** Format: date-time */
-            lastLogin: string | null;
-            /**
-             * @description viewer reads; operator also operates; admin also manages
-             * @enum {unknown}
-             */
-            role: "viewer" | "operator" | "admin";
+            isVault: boolean;
+            name: string;
             /** Format: date-time */
             updatedAt: string;
-            username: string;
+            /** @description bot instances using the account */
+            usedBy: number;
         };
-        /** AuditEntry */
-        "def-2": {
+        AuditEntry: {
             action: string | null;
             details: {
                 [key: string]: unknown;
@@ -9148,8 +1170,7 @@ export interface components {
             userId: string | null;
             username: string | null;
         };
-        /** Environment */
-        "def-3": {
+        Environment: {
             commands: {
                 restart: {
                     /** @description absent when bodySecret */
@@ -9251,7 +1272,7 @@ export interface components {
                 message: string;
                 responseTime: number | null;
             };
-            systemInfo: components["schemas"]["def-4"] | (never | null);
+            systemInfo: components["schemas"]["SystemInfo"] | (never | null);
             target: {
                 domain?: string;
                 host: string;
@@ -9289,11 +1310,40 @@ export interface components {
                 versionPath?: string;
             } | null;
         };
-        /**
-         * SystemInfo
-         * @description What a host reported; an item it could not report is null with a reason
-         */
-        "def-4": {
+        /** @description Every error answers with this envelope */
+        ErrorEnvelope: {
+            error: {
+                code: string;
+                details?: unknown;
+                message: string;
+                requestId: string;
+            };
+        };
+        Operation: {
+            environmentId: string;
+            error: string | null;
+            /** @description exit status of the SSH command (restart, upgrade); null for HTTP commands, a command ended by a signal or timeout, and other operations */
+            exitCode: number | null;
+            /** Format: date-time */
+            finishedAt: string | null;
+            /** @description status code the HTTP command answered (restart, upgrade); null otherwise */
+            httpStatus: number | null;
+            id: string;
+            /** @description operators and admins only: capped, credentials redacted */
+            output?: string;
+            params: {
+                [key: string]: unknown;
+            };
+            requestedBy: string | null;
+            /** Format: date-time */
+            startedAt: string;
+            /** @enum {unknown} */
+            status: "in_progress" | "succeeded" | "failed";
+            /** @enum {unknown} */
+            type: "restart" | "upgrade" | "check_health" | "deploy";
+        };
+        /** @description What a host reported; an item it could not report is null with a reason */
+        SystemInfo: {
             arch: {
                 /** @description why value is null, or a caveat about it */
                 reason?: string;
@@ -9381,50 +1431,22 @@ export interface components {
                 value: number | null;
             };
         };
-        /** Operation */
-        "def-5": {
-            environmentId: string;
-            error: string | null;
-            /** @description exit status of the SSH command (restart, upgrade); null for HTTP commands, a command ended by a signal or timeout, and other operations */
-            exitCode: number | null;
-            /** Format: date-time */
-            finishedAt: string | null;
-            /** @description status code the HTTP command answered (restart, upgrade); null otherwise */
-            httpStatus: number | null;
-            id: string;
-            /** @description operators and admins only: capped, credentials redacted */
-            output?: string;
-            params: {
-                [key: string]: unknown;
-            };
-            requestedBy: string | null;
-            /** Format: date-time */
-            startedAt: string;
-            /** @enum {unknown} */
-            status: "in_progress" | "succeeded" | "failed";
-            /** @enum {unknown} */
-            type: "restart" | "upgrade" | "check_health" | "deploy";
-        };
-        /** Account */
-        "def-6": {
+        User: {
+            active: boolean;
             /** Format: date-time */
             createdAt: string;
-            /** @enum {unknown} */
-            exchange: "binance" | "bybit" | "bitget" | "okx" | "gateio" | "kucoin" | "hyperliquid" | "paradex" | "defx" | "bitunix" | "weex";
-            fields: {
-                key: boolean;
-                passphrase: boolean;
-                private_key: boolean;
-                secret: boolean;
-                wallet_address: boolean;
-            };
+            email: string | null;
             id: string;
-            isVault: boolean;
-            name: string;
+            /** Format: date-time */
+            lastLogin: string | null;
+            /**
+             * @description viewer reads; operator also operates; admin also manages
+             * @enum {unknown}
+             */
+            role: "viewer" | "operator" | "admin";
             /** Format: date-time */
             updatedAt: string;
-            /** @description bot instances using the account */
-            usedBy: number;
+            username: string;
         };
     };
     responses: never;
@@ -9434,4 +1456,6949 @@ export interface components {
     pathItems: never;
 }
 export type $defs = Record<string, never>;
-export type operations = Record<string, never>;
+export interface operations {
+    listAccounts: {
+        parameters: {
+            query?: {
+                exchange?: "binance" | "bybit" | "bitget" | "okx" | "gateio" | "kucoin" | "hyperliquid" | "paradex" | "defx" | "bitunix" | "weex";
+                limit?: number;
+                page?: number;
+                /** @description part of the name */
+                q?: string;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Every error answers with this envelope */
+            "4XX": {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description Every error answers with this envelope */
+            "5XX": {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description Default Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        accounts: components["schemas"]["Account"][];
+                        pagination: {
+                            limit: number;
+                            page: number;
+                            total: number;
+                            totalPages: number;
+                        };
+                    };
+                };
+            };
+        };
+    };
+    createAccount: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** @description key + secret (binance, bybit, gateio, defx, bitunix, weex), plus passphrase (bitget, okx, kucoin), or wallet_address + private_key (hyperliquid, paradex) */
+        requestBody: {
+            content: {
+                "application/json": {
+                    /** @enum {unknown} */
+                    exchange: "binance" | "bybit" | "bitget" | "okx" | "gateio" | "kucoin" | "hyperliquid" | "paradex" | "defx" | "bitunix" | "weex";
+                    /** @description hyperliquid only: the wallet is a vault (default false) */
+                    is_vault?: boolean;
+                    /** @description write-only */
+                    key?: string;
+                    /** @description the Passivbot user (its key in api-keys.json): letters, digits, . _ -; `referrals` and `tradfi` are reserved */
+                    name: string;
+                    /** @description write-only */
+                    passphrase?: string;
+                    /** @description write-only */
+                    private_key?: string;
+                    /** @description write-only */
+                    secret?: string;
+                    /** @description write-only */
+                    wallet_address?: string;
+                };
+            };
+        };
+        responses: {
+            /** @description Every error answers with this envelope */
+            "4XX": {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description Every error answers with this envelope */
+            "5XX": {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description Default Response */
+            201: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        /** Format: date-time */
+                        createdAt: string;
+                        /** @enum {unknown} */
+                        exchange: "binance" | "bybit" | "bitget" | "okx" | "gateio" | "kucoin" | "hyperliquid" | "paradex" | "defx" | "bitunix" | "weex";
+                        fields: {
+                            key: boolean;
+                            passphrase: boolean;
+                            private_key: boolean;
+                            secret: boolean;
+                            wallet_address: boolean;
+                        };
+                        id: string;
+                        isVault: boolean;
+                        name: string;
+                        /** Format: date-time */
+                        updatedAt: string;
+                        /** @description bot instances using the account */
+                        usedBy: number;
+                    };
+                };
+            };
+        };
+    };
+    getAccount: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Every error answers with this envelope */
+            "4XX": {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description Every error answers with this envelope */
+            "5XX": {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description Default Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        /** Format: date-time */
+                        createdAt: string;
+                        /** @enum {unknown} */
+                        exchange: "binance" | "bybit" | "bitget" | "okx" | "gateio" | "kucoin" | "hyperliquid" | "paradex" | "defx" | "bitunix" | "weex";
+                        fields: {
+                            key: boolean;
+                            passphrase: boolean;
+                            private_key: boolean;
+                            secret: boolean;
+                            wallet_address: boolean;
+                        };
+                        id: string;
+                        isVault: boolean;
+                        name: string;
+                        /** Format: date-time */
+                        updatedAt: string;
+                        /** @description bot instances using the account */
+                        usedBy: number;
+                    };
+                };
+            };
+        };
+    };
+    updateAccount: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                id: string;
+            };
+            cookie?: never;
+        };
+        /** @description Secret fields omitted are kept, null clears them; the result must still suit the exchange. name and exchange change only while no instance uses the account */
+        requestBody: {
+            content: {
+                "application/json": {
+                    /** @enum {unknown} */
+                    exchange?: "binance" | "bybit" | "bitget" | "okx" | "gateio" | "kucoin" | "hyperliquid" | "paradex" | "defx" | "bitunix" | "weex";
+                    /** @description hyperliquid only: the wallet is a vault (default false) */
+                    is_vault?: boolean;
+                    /** @description write-only */
+                    key?: string | null;
+                    /** @description the Passivbot user (its key in api-keys.json): letters, digits, . _ -; `referrals` and `tradfi` are reserved */
+                    name?: string;
+                    /** @description write-only */
+                    passphrase?: string | null;
+                    /** @description write-only */
+                    private_key?: string | null;
+                    /** @description write-only */
+                    secret?: string | null;
+                    /** @description write-only */
+                    wallet_address?: string | null;
+                };
+            };
+        };
+        responses: {
+            /** @description Every error answers with this envelope */
+            "4XX": {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description Every error answers with this envelope */
+            "5XX": {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description Default Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        /** Format: date-time */
+                        createdAt: string;
+                        /** @enum {unknown} */
+                        exchange: "binance" | "bybit" | "bitget" | "okx" | "gateio" | "kucoin" | "hyperliquid" | "paradex" | "defx" | "bitunix" | "weex";
+                        fields: {
+                            key: boolean;
+                            passphrase: boolean;
+                            private_key: boolean;
+                            secret: boolean;
+                            wallet_address: boolean;
+                        };
+                        id: string;
+                        isVault: boolean;
+                        name: string;
+                        /** Format: date-time */
+                        updatedAt: string;
+                        /** @description bot instances using the account */
+                        usedBy: number;
+                    };
+                };
+            };
+        };
+    };
+    deleteAccount: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Every error answers with this envelope */
+            "4XX": {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description Every error answers with this envelope */
+            "5XX": {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description Default Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        /** @enum {boolean} */
+                        ok: true;
+                    };
+                };
+            };
+        };
+    };
+    login: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": {
+                    /** @description Browser sign-in: set the HttpOnly session cookie and leave the token out of the answer */
+                    cookie?: boolean;
+                    password: string;
+                    username: string;
+                };
+            };
+        };
+        responses: {
+            /** @description Every error answers with this envelope */
+            "4XX": {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description Every error answers with this envelope */
+            "5XX": {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description Default Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        /** Format: date-time */
+                        expiresAt: string;
+                        /** @description The bearer token; absent when the session went into the cookie */
+                        token?: string;
+                        user: components["schemas"]["User"];
+                    };
+                };
+            };
+        };
+    };
+    logout: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Every error answers with this envelope */
+            "4XX": {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description Every error answers with this envelope */
+            "5XX": {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description Default Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        /** @enum {boolean} */
+                        ok: true;
+                    };
+                };
+            };
+        };
+    };
+    getCurrentUser: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Every error answers with this envelope */
+            "4XX": {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description Every error answers with this envelope */
+            "5XX": {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description Default Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        credential: {
+                            /** Format: date-time */
+                            expiresAt: string | null;
+                            id: string;
+                            /** @enum {unknown} */
+                            kind: "session" | "api_token";
+                        };
+                        /**
+                         * @description viewer reads; operator also operates; admin also manages
+                         * @enum {unknown}
+                         */
+                        role: "viewer" | "operator" | "admin";
+                        user: components["schemas"]["User"];
+                    };
+                };
+            };
+        };
+    };
+    listApiTokens: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Every error answers with this envelope */
+            "4XX": {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description Every error answers with this envelope */
+            "5XX": {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description Default Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        tokens: {
+                            /** Format: date-time */
+                            createdAt: string;
+                            /** Format: date-time */
+                            expiresAt: string | null;
+                            id: string;
+                            /** Format: date-time */
+                            lastUsedAt: string | null;
+                            name: string;
+                            /** @description The first characters, to recognise a token */
+                            prefix: string;
+                        }[];
+                    };
+                };
+            };
+        };
+    };
+    createApiToken: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": {
+                    expiresInDays?: number;
+                    name: string;
+                };
+            };
+        };
+        responses: {
+            /** @description Every error answers with this envelope */
+            "4XX": {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description Every error answers with this envelope */
+            "5XX": {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description Default Response */
+            201: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        /** Format: date-time */
+                        createdAt: string;
+                        /** Format: date-time */
+                        expiresAt: string | null;
+                        id: string;
+                        /** Format: date-time */
+                        lastUsedAt: string | null;
+                        name: string;
+                        /** @description The first characters, to recognise a token */
+                        prefix: string;
+                        /** @description Shown once; store it now */
+                        token: string;
+                    };
+                };
+            };
+        };
+    };
+    revokeApiToken: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Every error answers with this envelope */
+            "4XX": {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description Every error answers with this envelope */
+            "5XX": {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description Default Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        /** @enum {boolean} */
+                        ok: true;
+                    };
+                };
+            };
+        };
+    };
+    listBacktestJobs: {
+        parameters: {
+            query?: {
+                environment?: string;
+                limit?: number;
+                page?: number;
+                q?: string;
+                status?: "queued" | "running" | "completed" | "failed" | "cancelled" | "interrupted";
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Every error answers with this envelope */
+            "4XX": {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description Every error answers with this envelope */
+            "5XX": {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description Default Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        jobs: {
+                            attempts: number;
+                            /** Format: date-time */
+                            createdAt: string;
+                            environmentId: string;
+                            error: string | null;
+                            /** Format: date-time */
+                            finishedAt: string | null;
+                            id: string;
+                            logPath: string | null;
+                            name: string;
+                            priority: number;
+                            progress: {
+                                detail?: {
+                                    [key: string]: unknown;
+                                };
+                                etaSeconds: number | null;
+                                /** @description 0..1 of the current stage; null when Passivbot reports nothing measurable */
+                                fraction: number | null;
+                                stage: string;
+                            };
+                            requestedBy: string | null;
+                            requeueOnInterrupt: boolean;
+                            runner: string | null;
+                            slots: number;
+                            /** Format: date-time */
+                            startedAt: string | null;
+                            /** @enum {unknown} */
+                            status: "queued" | "running" | "completed" | "failed" | "cancelled" | "interrupted";
+                            /** @enum {unknown} */
+                            type: "backtest" | "optimize";
+                        }[];
+                        pagination: {
+                            limit: number;
+                            page: number;
+                            total: number;
+                            totalPages: number;
+                        };
+                    };
+                };
+            };
+        };
+    };
+    getBacktestJob: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Every error answers with this envelope */
+            "4XX": {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description Every error answers with this envelope */
+            "5XX": {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description Default Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        attempts: number;
+                        /** Format: date-time */
+                        createdAt: string;
+                        environmentId: string;
+                        error: string | null;
+                        /** Format: date-time */
+                        finishedAt: string | null;
+                        id: string;
+                        logPath: string | null;
+                        name: string;
+                        params: {
+                            /** @description A Passivbot config (v7 or v8); checked like a bot config */
+                            config: {
+                                [key: string]: unknown;
+                            };
+                            /** @description A Passivbot config (v7 or v8); checked like a bot config */
+                            effective: {
+                                [key: string]: unknown;
+                            };
+                            overrides: {
+                                [key: string]: unknown;
+                            };
+                            /** @description A Passivbot config (v7 or v8); checked like a bot config */
+                            seedConfig?: {
+                                [key: string]: unknown;
+                            };
+                        };
+                        priority: number;
+                        progress: {
+                            detail?: {
+                                [key: string]: unknown;
+                            };
+                            etaSeconds: number | null;
+                            /** @description 0..1 of the current stage; null when Passivbot reports nothing measurable */
+                            fraction: number | null;
+                            stage: string;
+                        };
+                        requestedBy: string | null;
+                        requeueOnInterrupt: boolean;
+                        result: {
+                            [key: string]: unknown;
+                        } | null;
+                        runner: string | null;
+                        slots: number;
+                        /** Format: date-time */
+                        startedAt: string | null;
+                        /** @enum {unknown} */
+                        status: "queued" | "running" | "completed" | "failed" | "cancelled" | "interrupted";
+                        /** @enum {unknown} */
+                        type: "backtest" | "optimize";
+                    };
+                };
+            };
+        };
+    };
+    cancelBacktest: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Every error answers with this envelope */
+            "4XX": {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description Every error answers with this envelope */
+            "5XX": {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description Default Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        attempts: number;
+                        /** Format: date-time */
+                        createdAt: string;
+                        environmentId: string;
+                        error: string | null;
+                        /** Format: date-time */
+                        finishedAt: string | null;
+                        id: string;
+                        logPath: string | null;
+                        name: string;
+                        params: {
+                            /** @description A Passivbot config (v7 or v8); checked like a bot config */
+                            config: {
+                                [key: string]: unknown;
+                            };
+                            /** @description A Passivbot config (v7 or v8); checked like a bot config */
+                            effective: {
+                                [key: string]: unknown;
+                            };
+                            overrides: {
+                                [key: string]: unknown;
+                            };
+                            /** @description A Passivbot config (v7 or v8); checked like a bot config */
+                            seedConfig?: {
+                                [key: string]: unknown;
+                            };
+                        };
+                        priority: number;
+                        progress: {
+                            detail?: {
+                                [key: string]: unknown;
+                            };
+                            etaSeconds: number | null;
+                            /** @description 0..1 of the current stage; null when Passivbot reports nothing measurable */
+                            fraction: number | null;
+                            stage: string;
+                        };
+                        requestedBy: string | null;
+                        requeueOnInterrupt: boolean;
+                        result: {
+                            [key: string]: unknown;
+                        } | null;
+                        runner: string | null;
+                        slots: number;
+                        /** Format: date-time */
+                        startedAt: string | null;
+                        /** @enum {unknown} */
+                        status: "queued" | "running" | "completed" | "failed" | "cancelled" | "interrupted";
+                        /** @enum {unknown} */
+                        type: "backtest" | "optimize";
+                    };
+                };
+            };
+        };
+    };
+    getBacktestResult: {
+        parameters: {
+            query?: {
+                /** @description A page of fills (1 = first) */
+                fills?: number;
+                limit?: number;
+            };
+            header?: never;
+            path: {
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Every error answers with this envelope */
+            "4XX": {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description Every error answers with this envelope */
+            "5XX": {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description Default Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        equity: {
+                            points: {
+                                [key: string]: unknown;
+                            }[];
+                            sourceRows: number;
+                        };
+                        fillColumns: string[];
+                        fills?: {
+                            columns: string[];
+                            limit: number;
+                            page: number;
+                            rows: {
+                                [key: string]: unknown;
+                            }[];
+                            total: number;
+                        };
+                        fillsCount: number;
+                        job: {
+                            attempts: number;
+                            /** Format: date-time */
+                            createdAt: string;
+                            environmentId: string;
+                            error: string | null;
+                            /** Format: date-time */
+                            finishedAt: string | null;
+                            id: string;
+                            logPath: string | null;
+                            name: string;
+                            priority: number;
+                            progress: {
+                                detail?: {
+                                    [key: string]: unknown;
+                                };
+                                etaSeconds: number | null;
+                                /** @description 0..1 of the current stage; null when Passivbot reports nothing measurable */
+                                fraction: number | null;
+                                stage: string;
+                            };
+                            requestedBy: string | null;
+                            requeueOnInterrupt: boolean;
+                            runner: string | null;
+                            slots: number;
+                            /** Format: date-time */
+                            startedAt: string | null;
+                            /** @enum {unknown} */
+                            status: "queued" | "running" | "completed" | "failed" | "cancelled" | "interrupted";
+                            /** @enum {unknown} */
+                            type: "backtest" | "optimize";
+                        };
+                        metrics: {
+                            [key: string]: number | string | (never | null);
+                        };
+                        typed: {
+                            [key: string]: number | null;
+                        };
+                    };
+                };
+            };
+        };
+    };
+    exportBacktestFills: {
+        parameters: {
+            query?: {
+                format?: "csv" | "json";
+                token?: string;
+            };
+            header?: never;
+            path: {
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Every error answers with this envelope */
+            "4XX": {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description Every error answers with this envelope */
+            "5XX": {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description The fills: CSV for format=csv, JSON lines for format=json (an attachment) */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/x-ndjson": string;
+                    "text/csv": string;
+                };
+            };
+        };
+    };
+    createInstanceFromBacktest: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": {
+                    /** @description The exchange account (Passivbot user) by name */
+                    account: string;
+                    environmentId: string;
+                    /** @description Unique; letters, digits, . _ - */
+                    name: string;
+                    /**
+                     * @description v7 scripts (src/main.py) or the passivbot CLI
+                     * @enum {unknown}
+                     */
+                    runtime?: "v7" | "cli";
+                };
+            };
+        };
+        responses: {
+            /** @description Every error answers with this envelope */
+            "4XX": {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description Every error answers with this envelope */
+            "5XX": {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description Default Response */
+            201: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        account: string;
+                        /** @description A Passivbot config (v7 or v8); partial configs are filled by Passivbot */
+                        config: {
+                            [key: string]: unknown;
+                        };
+                        configVersion: number;
+                        /** Format: date-time */
+                        createdAt: string;
+                        /** @enum {unknown} */
+                        desiredState: "running" | "stopped";
+                        environmentId: string;
+                        exchange: string;
+                        id: string;
+                        lastError: string | null;
+                        lastExitCode: number | null;
+                        name: string;
+                        pid: number | null;
+                        restartCount: number;
+                        /** @description The running bot was started from an older config version */
+                        restartNeeded: boolean;
+                        runningConfigVersion: number | null;
+                        /**
+                         * @description v7 scripts (src/main.py) or the passivbot CLI
+                         * @enum {unknown}
+                         */
+                        runtime: "v7" | "cli";
+                        /** Format: date-time */
+                        startedAt: string | null;
+                        /** @enum {unknown} */
+                        status: "stopped" | "starting" | "running" | "stopping" | "crashed" | "error" | "unknown";
+                        /** @description Parsed from the bot's log lines ([health], [fill], [balance], errors) */
+                        summary: {
+                            balance: number | null;
+                            currency: string | null;
+                            equity: number | null;
+                            errors: number;
+                            fills: number;
+                            /** @description [health] fills since the bot last (re)started itself */
+                            healthFills: number | null;
+                            /** @description [health] pnl since the bot last (re)started itself */
+                            healthPnl: number | null;
+                            lastError: string | null;
+                            lastFillAt: string | null;
+                            lastHealthAt: string | null;
+                            loopSeconds: number | null;
+                            positionsLong: number | null;
+                            positionsShort: number | null;
+                            rateLimits: number | null;
+                            ready: boolean;
+                            realizedPnl: number;
+                            /** @description [health] errors=N/10: errors in the last hour (Passivbot restarts itself past its budget) */
+                            recentErrors: number | null;
+                            rssMb: number | null;
+                            uptime: string | null;
+                            wsReconnects: number | null;
+                        };
+                        symbols: string[];
+                        /** Format: date-time */
+                        updatedAt: string;
+                    };
+                };
+            };
+        };
+    };
+    runBacktest: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": {
+                    /** @description A Passivbot config (v7 or v8); checked like a bot config */
+                    config: {
+                        [key: string]: unknown;
+                    };
+                    environmentId?: string;
+                    name?: string;
+                    overrides?: {
+                        /** @description YYYY-MM-DD */
+                        end_date?: string;
+                        exchanges?: ("binance" | "bybit" | "bitget" | "okx" | "gateio" | "kucoin" | "hyperliquid" | "paradex" | "defx" | "bitunix" | "weex")[];
+                        /** @description YYYY-MM-DD */
+                        start_date?: string;
+                        starting_balance?: number;
+                        /** @description Coins to backtest (live.approved_coins) */
+                        symbols?: string[];
+                    };
+                    /** @description Higher runs first (default 0) */
+                    priority?: number;
+                    /** @description Queue it again if it dies with pbfleet (default false) */
+                    requeueOnInterrupt?: boolean;
+                };
+            };
+        };
+        responses: {
+            /** @description Every error answers with this envelope */
+            "4XX": {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description Every error answers with this envelope */
+            "5XX": {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description Default Response */
+            202: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        attempts: number;
+                        /** Format: date-time */
+                        createdAt: string;
+                        environmentId: string;
+                        error: string | null;
+                        /** Format: date-time */
+                        finishedAt: string | null;
+                        id: string;
+                        logPath: string | null;
+                        name: string;
+                        params: {
+                            /** @description A Passivbot config (v7 or v8); checked like a bot config */
+                            config: {
+                                [key: string]: unknown;
+                            };
+                            /** @description A Passivbot config (v7 or v8); checked like a bot config */
+                            effective: {
+                                [key: string]: unknown;
+                            };
+                            overrides: {
+                                [key: string]: unknown;
+                            };
+                            /** @description A Passivbot config (v7 or v8); checked like a bot config */
+                            seedConfig?: {
+                                [key: string]: unknown;
+                            };
+                        };
+                        priority: number;
+                        progress: {
+                            detail?: {
+                                [key: string]: unknown;
+                            };
+                            etaSeconds: number | null;
+                            /** @description 0..1 of the current stage; null when Passivbot reports nothing measurable */
+                            fraction: number | null;
+                            stage: string;
+                        };
+                        requestedBy: string | null;
+                        requeueOnInterrupt: boolean;
+                        result: {
+                            [key: string]: unknown;
+                        } | null;
+                        runner: string | null;
+                        slots: number;
+                        /** Format: date-time */
+                        startedAt: string | null;
+                        /** @enum {unknown} */
+                        status: "queued" | "running" | "completed" | "failed" | "cancelled" | "interrupted";
+                        /** @enum {unknown} */
+                        type: "backtest" | "optimize";
+                    };
+                };
+            };
+        };
+    };
+    listEnvironments: {
+        parameters: {
+            query?: {
+                health?: "healthy" | "unhealthy" | "degraded" | "pending" | "unknown" | "host_key_mismatch";
+                limit?: number;
+                page?: number;
+                q?: string;
+                sort?: "name" | "-name" | "createdAt" | "-createdAt" | "health" | "-health";
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Every error answers with this envelope */
+            "4XX": {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description Every error answers with this envelope */
+            "5XX": {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description Default Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        environments: components["schemas"]["Environment"][];
+                        pagination: {
+                            limit: number;
+                            page: number;
+                            total: number;
+                            totalPages: number;
+                        };
+                    };
+                };
+            };
+        };
+    };
+    createEnvironment: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": {
+                    commands?: {
+                        restart: {
+                            /** @description JSON body; left out keeps the stored one, null removes it */
+                            body?: {
+                                [key: string]: unknown;
+                            } | null;
+                            /** @description seal the body at rest and never return it */
+                            bodySecret?: boolean;
+                            /** @description ssh: run as given on the host */
+                            command?: string;
+                            enabled: boolean;
+                            /** @description HTTP headers. Values are secret: sealed at rest and never returned (responses show `{ "set": true }`). A value sets a header, null removes it, `{}` or `{ "set": true }` or leaving the name out keeps the stored value; `headers: null` removes all. Values are kept only while the URL keeps its origin. */
+                            headers?: {
+                                [key: string]: string | (never | null) | {
+                                    /** @enum {boolean} */
+                                    set?: true;
+                                };
+                            } | null;
+                            /** @enum {unknown} */
+                            method?: "GET" | "HEAD" | "POST" | "PUT" | "PATCH" | "DELETE";
+                            /** @description http(s) URL */
+                            url?: string;
+                        };
+                        /** @enum {unknown} */
+                        type: "ssh" | "http";
+                    } | null;
+                    /** @description Secret parts are write-only: omit to keep, null to clear */
+                    credentials: {
+                        /** @description write-only */
+                        passphrase?: string | null;
+                        /** @description write-only */
+                        password?: string | null;
+                        /** @description OpenSSH or PEM private key; write-only */
+                        privateKey?: string | null;
+                        /** @enum {unknown} */
+                        type: "key" | "password";
+                        username: string;
+                    };
+                    description?: string;
+                    /** @description http(s) URL */
+                    environmentURL?: string | null;
+                    healthCheck?: {
+                        /** @description ssh: probe command; exit 0 is healthy */
+                        command?: string;
+                        /** @description seconds above which a success is degraded */
+                        degradedAfter?: number;
+                        enabled: boolean;
+                        /** @description http: URL; tcp: host:port */
+                        endpoint?: string;
+                        /** @description HTTP headers. Values are secret: sealed at rest and never returned (responses show `{ "set": true }`). A value sets a header, null removes it, `{}` or `{ "set": true }` or leaving the name out keeps the stored value; `headers: null` removes all. Values are kept only while the URL keeps its origin. */
+                        headers?: {
+                            [key: string]: string | (never | null) | {
+                                /** @enum {boolean} */
+                                set?: true;
+                            };
+                        } | null;
+                        /** @description seconds between checks */
+                        interval: number;
+                        /** @enum {unknown} */
+                        method?: "GET" | "HEAD" | "POST" | "PUT" | "PATCH" | "DELETE";
+                        /** @description failures in a row tolerated before unhealthy */
+                        retries: number;
+                        /** @description seconds */
+                        timeout: number;
+                        /** @enum {unknown} */
+                        type: "http" | "tcp" | "ssh" | "none";
+                        validation?: {
+                            /** @enum {unknown} */
+                            type: "statusCode" | "jsonRegex" | "bodyRegex";
+                            value: string;
+                        };
+                    };
+                    /** @description pin the host key instead of trusting on first use */
+                    hostKey?: {
+                        /** @description OpenSSH SHA256 fingerprint, as `ssh-keygen -l` prints it */
+                        fingerprint: string;
+                    };
+                    /** @description free-form labels */
+                    metadata?: {
+                        [key: string]: unknown;
+                    };
+                    /** @description letters, digits, . _ - */
+                    name: string;
+                    runtime?: {
+                        /** @enum {unknown} */
+                        kind?: "v7" | "cli";
+                        passivbotDir?: string;
+                        pythonPath?: string;
+                        workDir?: string;
+                    };
+                    target: {
+                        /** @description host name, IPv4 or IPv6 address */
+                        domain?: string;
+                        /** @description host name, IPv4 or IPv6 address */
+                        host: string;
+                        port?: number;
+                    };
+                    /** @description command/url/body may contain {VERSION}, replaced by the validated, quoted version */
+                    upgradeConfig?: {
+                        /** @description JSON body; left out keeps the stored one, null removes it */
+                        body?: {
+                            [key: string]: unknown;
+                        } | null;
+                        /** @description seal the body at rest and never return it */
+                        bodySecret?: boolean;
+                        /** @description ssh: run as given on the host */
+                        command?: string;
+                        enabled: boolean;
+                        /** @description HTTP headers. Values are secret: sealed at rest and never returned (responses show `{ "set": true }`). A value sets a header, null removes it, `{}` or `{ "set": true }` or leaving the name out keeps the stored value; `headers: null` removes all. Values are kept only while the URL keeps its origin. */
+                        headers?: {
+                            [key: string]: string | (never | null) | {
+                                /** @enum {boolean} */
+                                set?: true;
+                            };
+                        } | null;
+                        /** @enum {unknown} */
+                        method?: "GET" | "HEAD" | "POST" | "PUT" | "PATCH" | "DELETE";
+                        /** @enum {unknown} */
+                        type: "ssh" | "http";
+                        /** @description http(s) URL */
+                        url?: string;
+                        /** @description http(s) URL */
+                        versionListURL?: string;
+                        /** @description where the list is in the JSON: versions, data.releases[*].tag */
+                        versionPath?: string;
+                    } | null;
+                };
+            };
+        };
+        responses: {
+            /** @description Every error answers with this envelope */
+            "4XX": {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description Every error answers with this envelope */
+            "5XX": {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description Default Response */
+            201: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        commands: {
+                            restart: {
+                                /** @description absent when bodySecret */
+                                body?: {
+                                    [key: string]: unknown;
+                                };
+                                bodySecret?: boolean;
+                                command?: string;
+                                enabled: boolean;
+                                /** @description header names; values are write-only */
+                                headers?: {
+                                    [key: string]: {
+                                        /** @enum {boolean} */
+                                        set: true;
+                                    };
+                                };
+                                /** @enum {unknown} */
+                                method?: "GET" | "HEAD" | "POST" | "PUT" | "PATCH" | "DELETE";
+                                url?: string;
+                            };
+                            /** @enum {unknown} */
+                            type: "ssh" | "http";
+                        } | null;
+                        credentials: {
+                            hasPassphrase: boolean;
+                            hasPassword: boolean;
+                            hasPrivateKey: boolean;
+                            keyFingerprint: string | null;
+                            /** @enum {unknown} */
+                            type: "key" | "password";
+                            username: string;
+                        } | null;
+                        description: string;
+                        environmentURL: string | null;
+                        healthCheck: {
+                            /** @description ssh: probe command; exit 0 is healthy */
+                            command?: string;
+                            /** @description seconds above which a success is degraded */
+                            degradedAfter?: number;
+                            enabled: boolean;
+                            /** @description http: URL; tcp: host:port */
+                            endpoint?: string;
+                            /** @description header names; values are write-only */
+                            headers?: {
+                                [key: string]: {
+                                    /** @enum {boolean} */
+                                    set: true;
+                                };
+                            };
+                            /** @description seconds between checks */
+                            interval: number;
+                            /** @enum {unknown} */
+                            method?: "GET" | "HEAD" | "POST" | "PUT" | "PATCH" | "DELETE";
+                            /** @description failures in a row tolerated before unhealthy */
+                            retries: number;
+                            /** @description seconds */
+                            timeout: number;
+                            /** @enum {unknown} */
+                            type: "http" | "tcp" | "ssh" | "none";
+                            validation?: {
+                                /** @enum {unknown} */
+                                type: "statusCode" | "jsonRegex" | "bodyRegex";
+                                value: string;
+                            };
+                        };
+                        hostKey: {
+                            fingerprint: string | null;
+                            mismatch: {
+                                fingerprint: string;
+                                /** Format: date-time */
+                                seenAt: string;
+                            } | null;
+                            pinned: boolean;
+                            /** Format: date-time */
+                            trustedAt: string | null;
+                        } | null;
+                        id: string;
+                        /** @enum {unknown} */
+                        kind: "local" | "ssh";
+                        metadata: {
+                            [key: string]: unknown;
+                        };
+                        name: string;
+                        runtime: {
+                            /** @enum {unknown} */
+                            kind: "v7" | "cli";
+                            passivbotDir: string;
+                            pythonPath: string;
+                            workDir: string;
+                        };
+                        status: {
+                            consecutiveFailures: number;
+                            /** @enum {unknown} */
+                            health: "healthy" | "unhealthy" | "degraded" | "pending" | "unknown" | "host_key_mismatch";
+                            /** Format: date-time */
+                            lastCheck: string | null;
+                            /** Format: date-time */
+                            lastHealthyAt: string | null;
+                            message: string;
+                            responseTime: number | null;
+                        };
+                        systemInfo: components["schemas"]["SystemInfo"] | (never | null);
+                        target: {
+                            domain?: string;
+                            host: string;
+                            port: number;
+                        } | null;
+                        timestamps: {
+                            /** Format: date-time */
+                            createdAt: string;
+                            /** Format: date-time */
+                            updatedAt: string;
+                        };
+                        upgradeConfig: {
+                            /** @description absent when bodySecret */
+                            body?: {
+                                [key: string]: unknown;
+                            };
+                            bodySecret?: boolean;
+                            command?: string;
+                            enabled: boolean;
+                            /** @description header names; values are write-only */
+                            headers?: {
+                                [key: string]: {
+                                    /** @enum {boolean} */
+                                    set: true;
+                                };
+                            };
+                            /** @enum {unknown} */
+                            method?: "GET" | "HEAD" | "POST" | "PUT" | "PATCH" | "DELETE";
+                            /** @enum {unknown} */
+                            type: "ssh" | "http";
+                            url?: string;
+                            /** @description http(s) URL */
+                            versionListURL?: string;
+                            /** @description where the list is in the JSON: versions, data.releases[*].tag */
+                            versionPath?: string;
+                        } | null;
+                    };
+                };
+            };
+        };
+    };
+    getEnvironment: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Every error answers with this envelope */
+            "4XX": {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description Every error answers with this envelope */
+            "5XX": {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description Default Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        commands: {
+                            restart: {
+                                /** @description absent when bodySecret */
+                                body?: {
+                                    [key: string]: unknown;
+                                };
+                                bodySecret?: boolean;
+                                command?: string;
+                                enabled: boolean;
+                                /** @description header names; values are write-only */
+                                headers?: {
+                                    [key: string]: {
+                                        /** @enum {boolean} */
+                                        set: true;
+                                    };
+                                };
+                                /** @enum {unknown} */
+                                method?: "GET" | "HEAD" | "POST" | "PUT" | "PATCH" | "DELETE";
+                                url?: string;
+                            };
+                            /** @enum {unknown} */
+                            type: "ssh" | "http";
+                        } | null;
+                        credentials: {
+                            hasPassphrase: boolean;
+                            hasPassword: boolean;
+                            hasPrivateKey: boolean;
+                            keyFingerprint: string | null;
+                            /** @enum {unknown} */
+                            type: "key" | "password";
+                            username: string;
+                        } | null;
+                        description: string;
+                        environmentURL: string | null;
+                        healthCheck: {
+                            /** @description ssh: probe command; exit 0 is healthy */
+                            command?: string;
+                            /** @description seconds above which a success is degraded */
+                            degradedAfter?: number;
+                            enabled: boolean;
+                            /** @description http: URL; tcp: host:port */
+                            endpoint?: string;
+                            /** @description header names; values are write-only */
+                            headers?: {
+                                [key: string]: {
+                                    /** @enum {boolean} */
+                                    set: true;
+                                };
+                            };
+                            /** @description seconds between checks */
+                            interval: number;
+                            /** @enum {unknown} */
+                            method?: "GET" | "HEAD" | "POST" | "PUT" | "PATCH" | "DELETE";
+                            /** @description failures in a row tolerated before unhealthy */
+                            retries: number;
+                            /** @description seconds */
+                            timeout: number;
+                            /** @enum {unknown} */
+                            type: "http" | "tcp" | "ssh" | "none";
+                            validation?: {
+                                /** @enum {unknown} */
+                                type: "statusCode" | "jsonRegex" | "bodyRegex";
+                                value: string;
+                            };
+                        };
+                        hostKey: {
+                            fingerprint: string | null;
+                            mismatch: {
+                                fingerprint: string;
+                                /** Format: date-time */
+                                seenAt: string;
+                            } | null;
+                            pinned: boolean;
+                            /** Format: date-time */
+                            trustedAt: string | null;
+                        } | null;
+                        id: string;
+                        /** @enum {unknown} */
+                        kind: "local" | "ssh";
+                        metadata: {
+                            [key: string]: unknown;
+                        };
+                        name: string;
+                        runtime: {
+                            /** @enum {unknown} */
+                            kind: "v7" | "cli";
+                            passivbotDir: string;
+                            pythonPath: string;
+                            workDir: string;
+                        };
+                        status: {
+                            consecutiveFailures: number;
+                            /** @enum {unknown} */
+                            health: "healthy" | "unhealthy" | "degraded" | "pending" | "unknown" | "host_key_mismatch";
+                            /** Format: date-time */
+                            lastCheck: string | null;
+                            /** Format: date-time */
+                            lastHealthyAt: string | null;
+                            message: string;
+                            responseTime: number | null;
+                        };
+                        systemInfo: components["schemas"]["SystemInfo"] | (never | null);
+                        target: {
+                            domain?: string;
+                            host: string;
+                            port: number;
+                        } | null;
+                        timestamps: {
+                            /** Format: date-time */
+                            createdAt: string;
+                            /** Format: date-time */
+                            updatedAt: string;
+                        };
+                        upgradeConfig: {
+                            /** @description absent when bodySecret */
+                            body?: {
+                                [key: string]: unknown;
+                            };
+                            bodySecret?: boolean;
+                            command?: string;
+                            enabled: boolean;
+                            /** @description header names; values are write-only */
+                            headers?: {
+                                [key: string]: {
+                                    /** @enum {boolean} */
+                                    set: true;
+                                };
+                            };
+                            /** @enum {unknown} */
+                            method?: "GET" | "HEAD" | "POST" | "PUT" | "PATCH" | "DELETE";
+                            /** @enum {unknown} */
+                            type: "ssh" | "http";
+                            url?: string;
+                            /** @description http(s) URL */
+                            versionListURL?: string;
+                            /** @description where the list is in the JSON: versions, data.releases[*].tag */
+                            versionPath?: string;
+                        } | null;
+                    };
+                };
+            };
+        };
+    };
+    updateEnvironment: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": {
+                    commands?: {
+                        restart: {
+                            /** @description JSON body; left out keeps the stored one, null removes it */
+                            body?: {
+                                [key: string]: unknown;
+                            } | null;
+                            /** @description seal the body at rest and never return it */
+                            bodySecret?: boolean;
+                            /** @description ssh: run as given on the host */
+                            command?: string;
+                            enabled: boolean;
+                            /** @description HTTP headers. Values are secret: sealed at rest and never returned (responses show `{ "set": true }`). A value sets a header, null removes it, `{}` or `{ "set": true }` or leaving the name out keeps the stored value; `headers: null` removes all. Values are kept only while the URL keeps its origin. */
+                            headers?: {
+                                [key: string]: string | (never | null) | {
+                                    /** @enum {boolean} */
+                                    set?: true;
+                                };
+                            } | null;
+                            /** @enum {unknown} */
+                            method?: "GET" | "HEAD" | "POST" | "PUT" | "PATCH" | "DELETE";
+                            /** @description http(s) URL */
+                            url?: string;
+                        };
+                        /** @enum {unknown} */
+                        type: "ssh" | "http";
+                    } | null;
+                    credentials?: {
+                        /** @description write-only */
+                        passphrase?: string | null;
+                        /** @description write-only */
+                        password?: string | null;
+                        /** @description OpenSSH or PEM private key; write-only */
+                        privateKey?: string | null;
+                        /** @enum {unknown} */
+                        type?: "key" | "password";
+                        username?: string;
+                    };
+                    description?: string;
+                    /** @description http(s) URL */
+                    environmentURL?: string | null;
+                    healthCheck?: {
+                        /** @description ssh: probe command; exit 0 is healthy */
+                        command?: string;
+                        /** @description seconds above which a success is degraded */
+                        degradedAfter?: number;
+                        enabled: boolean;
+                        /** @description http: URL; tcp: host:port */
+                        endpoint?: string;
+                        /** @description HTTP headers. Values are secret: sealed at rest and never returned (responses show `{ "set": true }`). A value sets a header, null removes it, `{}` or `{ "set": true }` or leaving the name out keeps the stored value; `headers: null` removes all. Values are kept only while the URL keeps its origin. */
+                        headers?: {
+                            [key: string]: string | (never | null) | {
+                                /** @enum {boolean} */
+                                set?: true;
+                            };
+                        } | null;
+                        /** @description seconds between checks */
+                        interval: number;
+                        /** @enum {unknown} */
+                        method?: "GET" | "HEAD" | "POST" | "PUT" | "PATCH" | "DELETE";
+                        /** @description failures in a row tolerated before unhealthy */
+                        retries: number;
+                        /** @description seconds */
+                        timeout: number;
+                        /** @enum {unknown} */
+                        type: "http" | "tcp" | "ssh" | "none";
+                        validation?: {
+                            /** @enum {unknown} */
+                            type: "statusCode" | "jsonRegex" | "bodyRegex";
+                            value: string;
+                        };
+                    };
+                    /** @description free-form labels */
+                    metadata?: {
+                        [key: string]: unknown;
+                    };
+                    /** @description letters, digits, . _ - */
+                    name?: string;
+                    runtime?: {
+                        /** @enum {unknown} */
+                        kind?: "v7" | "cli";
+                        passivbotDir?: string;
+                        pythonPath?: string;
+                        workDir?: string;
+                    };
+                    target?: {
+                        /** @description host name, IPv4 or IPv6 address */
+                        domain?: string;
+                        /** @description host name, IPv4 or IPv6 address */
+                        host: string;
+                        port?: number;
+                    };
+                    /** @description command/url/body may contain {VERSION}, replaced by the validated, quoted version */
+                    upgradeConfig?: {
+                        /** @description JSON body; left out keeps the stored one, null removes it */
+                        body?: {
+                            [key: string]: unknown;
+                        } | null;
+                        /** @description seal the body at rest and never return it */
+                        bodySecret?: boolean;
+                        /** @description ssh: run as given on the host */
+                        command?: string;
+                        enabled: boolean;
+                        /** @description HTTP headers. Values are secret: sealed at rest and never returned (responses show `{ "set": true }`). A value sets a header, null removes it, `{}` or `{ "set": true }` or leaving the name out keeps the stored value; `headers: null` removes all. Values are kept only while the URL keeps its origin. */
+                        headers?: {
+                            [key: string]: string | (never | null) | {
+                                /** @enum {boolean} */
+                                set?: true;
+                            };
+                        } | null;
+                        /** @enum {unknown} */
+                        method?: "GET" | "HEAD" | "POST" | "PUT" | "PATCH" | "DELETE";
+                        /** @enum {unknown} */
+                        type: "ssh" | "http";
+                        /** @description http(s) URL */
+                        url?: string;
+                        /** @description http(s) URL */
+                        versionListURL?: string;
+                        /** @description where the list is in the JSON: versions, data.releases[*].tag */
+                        versionPath?: string;
+                    } | null;
+                };
+            };
+        };
+        responses: {
+            /** @description Every error answers with this envelope */
+            "4XX": {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description Every error answers with this envelope */
+            "5XX": {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description Default Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        commands: {
+                            restart: {
+                                /** @description absent when bodySecret */
+                                body?: {
+                                    [key: string]: unknown;
+                                };
+                                bodySecret?: boolean;
+                                command?: string;
+                                enabled: boolean;
+                                /** @description header names; values are write-only */
+                                headers?: {
+                                    [key: string]: {
+                                        /** @enum {boolean} */
+                                        set: true;
+                                    };
+                                };
+                                /** @enum {unknown} */
+                                method?: "GET" | "HEAD" | "POST" | "PUT" | "PATCH" | "DELETE";
+                                url?: string;
+                            };
+                            /** @enum {unknown} */
+                            type: "ssh" | "http";
+                        } | null;
+                        credentials: {
+                            hasPassphrase: boolean;
+                            hasPassword: boolean;
+                            hasPrivateKey: boolean;
+                            keyFingerprint: string | null;
+                            /** @enum {unknown} */
+                            type: "key" | "password";
+                            username: string;
+                        } | null;
+                        description: string;
+                        environmentURL: string | null;
+                        healthCheck: {
+                            /** @description ssh: probe command; exit 0 is healthy */
+                            command?: string;
+                            /** @description seconds above which a success is degraded */
+                            degradedAfter?: number;
+                            enabled: boolean;
+                            /** @description http: URL; tcp: host:port */
+                            endpoint?: string;
+                            /** @description header names; values are write-only */
+                            headers?: {
+                                [key: string]: {
+                                    /** @enum {boolean} */
+                                    set: true;
+                                };
+                            };
+                            /** @description seconds between checks */
+                            interval: number;
+                            /** @enum {unknown} */
+                            method?: "GET" | "HEAD" | "POST" | "PUT" | "PATCH" | "DELETE";
+                            /** @description failures in a row tolerated before unhealthy */
+                            retries: number;
+                            /** @description seconds */
+                            timeout: number;
+                            /** @enum {unknown} */
+                            type: "http" | "tcp" | "ssh" | "none";
+                            validation?: {
+                                /** @enum {unknown} */
+                                type: "statusCode" | "jsonRegex" | "bodyRegex";
+                                value: string;
+                            };
+                        };
+                        hostKey: {
+                            fingerprint: string | null;
+                            mismatch: {
+                                fingerprint: string;
+                                /** Format: date-time */
+                                seenAt: string;
+                            } | null;
+                            pinned: boolean;
+                            /** Format: date-time */
+                            trustedAt: string | null;
+                        } | null;
+                        id: string;
+                        /** @enum {unknown} */
+                        kind: "local" | "ssh";
+                        metadata: {
+                            [key: string]: unknown;
+                        };
+                        name: string;
+                        runtime: {
+                            /** @enum {unknown} */
+                            kind: "v7" | "cli";
+                            passivbotDir: string;
+                            pythonPath: string;
+                            workDir: string;
+                        };
+                        status: {
+                            consecutiveFailures: number;
+                            /** @enum {unknown} */
+                            health: "healthy" | "unhealthy" | "degraded" | "pending" | "unknown" | "host_key_mismatch";
+                            /** Format: date-time */
+                            lastCheck: string | null;
+                            /** Format: date-time */
+                            lastHealthyAt: string | null;
+                            message: string;
+                            responseTime: number | null;
+                        };
+                        systemInfo: components["schemas"]["SystemInfo"] | (never | null);
+                        target: {
+                            domain?: string;
+                            host: string;
+                            port: number;
+                        } | null;
+                        timestamps: {
+                            /** Format: date-time */
+                            createdAt: string;
+                            /** Format: date-time */
+                            updatedAt: string;
+                        };
+                        upgradeConfig: {
+                            /** @description absent when bodySecret */
+                            body?: {
+                                [key: string]: unknown;
+                            };
+                            bodySecret?: boolean;
+                            command?: string;
+                            enabled: boolean;
+                            /** @description header names; values are write-only */
+                            headers?: {
+                                [key: string]: {
+                                    /** @enum {boolean} */
+                                    set: true;
+                                };
+                            };
+                            /** @enum {unknown} */
+                            method?: "GET" | "HEAD" | "POST" | "PUT" | "PATCH" | "DELETE";
+                            /** @enum {unknown} */
+                            type: "ssh" | "http";
+                            url?: string;
+                            /** @description http(s) URL */
+                            versionListURL?: string;
+                            /** @description where the list is in the JSON: versions, data.releases[*].tag */
+                            versionPath?: string;
+                        } | null;
+                    };
+                };
+            };
+        };
+    };
+    deleteEnvironment: {
+        parameters: {
+            query?: {
+                force?: boolean;
+            };
+            header?: never;
+            path: {
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Every error answers with this envelope */
+            "4XX": {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description Every error answers with this envelope */
+            "5XX": {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description Default Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        /** @enum {boolean} */
+                        ok: true;
+                    };
+                };
+            };
+        };
+    };
+    checkEnvironmentHealth: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Every error answers with this envelope */
+            "4XX": {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description Every error answers with this envelope */
+            "5XX": {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description Default Response */
+            202: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        operationId: string;
+                        /** Format: date-time */
+                        startedAt: string;
+                        /** @enum {string} */
+                        status: "in_progress";
+                    };
+                };
+            };
+        };
+    };
+    getEnvironmentHealthHistory: {
+        parameters: {
+            query?: {
+                /** @description Start of the range (default: 24 hours before to) */
+                from?: string;
+                /** @description End of the range (default: now) */
+                to?: string;
+            };
+            header?: never;
+            path: {
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Every error answers with this envelope */
+            "4XX": {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description Every error answers with this envelope */
+            "5XX": {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description Default Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        environmentId: string;
+                        /** Format: date-time */
+                        from: string;
+                        /** @description Completed hours overlapping the range, oldest first; latency of successful checks, ms */
+                        hourly: {
+                            avgLatency: number | null;
+                            checks: number;
+                            /** Format: date-time */
+                            hour: string;
+                            p95Latency: number | null;
+                            /** @description Percent of checks healthy or degraded */
+                            uptime: number;
+                        }[];
+                        /** @description Checks in the range, oldest first; at most 5,000 (the newest) */
+                        samples: {
+                            /** @enum {unknown} */
+                            health: "healthy" | "unhealthy" | "degraded" | "pending" | "unknown" | "host_key_mismatch";
+                            message: string | null;
+                            responseTime: number | null;
+                            /** Format: date-time */
+                            ts: string;
+                        }[];
+                        /** @description More checks fell in the range than were returned */
+                        samplesTruncated: boolean;
+                        /** Format: date-time */
+                        to: string;
+                    };
+                };
+            };
+        };
+    };
+    acceptEnvironmentHostKey: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                id: string;
+            };
+            cookie?: never;
+        };
+        /** @description The fingerprint being accepted; must be the one the host presented */
+        requestBody: {
+            content: {
+                "application/json": {
+                    /** @description OpenSSH SHA256 fingerprint, as `ssh-keygen -l` prints it */
+                    fingerprint?: string;
+                };
+            };
+        };
+        responses: {
+            /** @description Every error answers with this envelope */
+            "4XX": {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description Every error answers with this envelope */
+            "5XX": {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description Default Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        commands: {
+                            restart: {
+                                /** @description absent when bodySecret */
+                                body?: {
+                                    [key: string]: unknown;
+                                };
+                                bodySecret?: boolean;
+                                command?: string;
+                                enabled: boolean;
+                                /** @description header names; values are write-only */
+                                headers?: {
+                                    [key: string]: {
+                                        /** @enum {boolean} */
+                                        set: true;
+                                    };
+                                };
+                                /** @enum {unknown} */
+                                method?: "GET" | "HEAD" | "POST" | "PUT" | "PATCH" | "DELETE";
+                                url?: string;
+                            };
+                            /** @enum {unknown} */
+                            type: "ssh" | "http";
+                        } | null;
+                        credentials: {
+                            hasPassphrase: boolean;
+                            hasPassword: boolean;
+                            hasPrivateKey: boolean;
+                            keyFingerprint: string | null;
+                            /** @enum {unknown} */
+                            type: "key" | "password";
+                            username: string;
+                        } | null;
+                        description: string;
+                        environmentURL: string | null;
+                        healthCheck: {
+                            /** @description ssh: probe command; exit 0 is healthy */
+                            command?: string;
+                            /** @description seconds above which a success is degraded */
+                            degradedAfter?: number;
+                            enabled: boolean;
+                            /** @description http: URL; tcp: host:port */
+                            endpoint?: string;
+                            /** @description header names; values are write-only */
+                            headers?: {
+                                [key: string]: {
+                                    /** @enum {boolean} */
+                                    set: true;
+                                };
+                            };
+                            /** @description seconds between checks */
+                            interval: number;
+                            /** @enum {unknown} */
+                            method?: "GET" | "HEAD" | "POST" | "PUT" | "PATCH" | "DELETE";
+                            /** @description failures in a row tolerated before unhealthy */
+                            retries: number;
+                            /** @description seconds */
+                            timeout: number;
+                            /** @enum {unknown} */
+                            type: "http" | "tcp" | "ssh" | "none";
+                            validation?: {
+                                /** @enum {unknown} */
+                                type: "statusCode" | "jsonRegex" | "bodyRegex";
+                                value: string;
+                            };
+                        };
+                        hostKey: {
+                            fingerprint: string | null;
+                            mismatch: {
+                                fingerprint: string;
+                                /** Format: date-time */
+                                seenAt: string;
+                            } | null;
+                            pinned: boolean;
+                            /** Format: date-time */
+                            trustedAt: string | null;
+                        } | null;
+                        id: string;
+                        /** @enum {unknown} */
+                        kind: "local" | "ssh";
+                        metadata: {
+                            [key: string]: unknown;
+                        };
+                        name: string;
+                        runtime: {
+                            /** @enum {unknown} */
+                            kind: "v7" | "cli";
+                            passivbotDir: string;
+                            pythonPath: string;
+                            workDir: string;
+                        };
+                        status: {
+                            consecutiveFailures: number;
+                            /** @enum {unknown} */
+                            health: "healthy" | "unhealthy" | "degraded" | "pending" | "unknown" | "host_key_mismatch";
+                            /** Format: date-time */
+                            lastCheck: string | null;
+                            /** Format: date-time */
+                            lastHealthyAt: string | null;
+                            message: string;
+                            responseTime: number | null;
+                        };
+                        systemInfo: components["schemas"]["SystemInfo"] | (never | null);
+                        target: {
+                            domain?: string;
+                            host: string;
+                            port: number;
+                        } | null;
+                        timestamps: {
+                            /** Format: date-time */
+                            createdAt: string;
+                            /** Format: date-time */
+                            updatedAt: string;
+                        };
+                        upgradeConfig: {
+                            /** @description absent when bodySecret */
+                            body?: {
+                                [key: string]: unknown;
+                            };
+                            bodySecret?: boolean;
+                            command?: string;
+                            enabled: boolean;
+                            /** @description header names; values are write-only */
+                            headers?: {
+                                [key: string]: {
+                                    /** @enum {boolean} */
+                                    set: true;
+                                };
+                            };
+                            /** @enum {unknown} */
+                            method?: "GET" | "HEAD" | "POST" | "PUT" | "PATCH" | "DELETE";
+                            /** @enum {unknown} */
+                            type: "ssh" | "http";
+                            url?: string;
+                            /** @description http(s) URL */
+                            versionListURL?: string;
+                            /** @description where the list is in the JSON: versions, data.releases[*].tag */
+                            versionPath?: string;
+                        } | null;
+                    };
+                };
+            };
+        };
+    };
+    listEnvironmentAuditEntries: {
+        parameters: {
+            query?: {
+                level?: "info" | "success" | "warning" | "error";
+                limit?: number;
+                page?: number;
+                type?: "auth" | "action" | "health_check" | "system" | "error";
+            };
+            header?: never;
+            path: {
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Every error answers with this envelope */
+            "4XX": {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description Every error answers with this envelope */
+            "5XX": {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description Default Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        logs: components["schemas"]["AuditEntry"][];
+                        pagination: {
+                            limit: number;
+                            page: number;
+                            total: number;
+                            totalPages: number;
+                        };
+                    };
+                };
+            };
+        };
+    };
+    restartEnvironment: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": {
+                    force?: boolean;
+                };
+            };
+        };
+        responses: {
+            /** @description Every error answers with this envelope */
+            "4XX": {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description Every error answers with this envelope */
+            "5XX": {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description Default Response */
+            202: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        operationId: string;
+                        /** Format: date-time */
+                        startedAt: string;
+                        /** @enum {string} */
+                        status: "in_progress";
+                    };
+                };
+            };
+        };
+    };
+    getEnvironmentSystemInfo: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Every error answers with this envelope */
+            "4XX": {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description Every error answers with this envelope */
+            "5XX": {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description Default Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        environmentId: string;
+                        systemInfo: components["schemas"]["SystemInfo"] | (never | null);
+                    };
+                };
+            };
+        };
+    };
+    refreshEnvironmentSystemInfo: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Every error answers with this envelope */
+            "4XX": {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description Every error answers with this envelope */
+            "5XX": {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description Default Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        environmentId: string;
+                        systemInfo: components["schemas"]["SystemInfo"] | (never | null);
+                    };
+                };
+            };
+        };
+    };
+    upgradeEnvironment: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": {
+                    version: string;
+                };
+            };
+        };
+        responses: {
+            /** @description Every error answers with this envelope */
+            "4XX": {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description Every error answers with this envelope */
+            "5XX": {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description Default Response */
+            202: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        operationId: string;
+                        /** Format: date-time */
+                        startedAt: string;
+                        /** @enum {string} */
+                        status: "in_progress";
+                    };
+                };
+            };
+        };
+    };
+    listEnvironmentVersions: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Every error answers with this envelope */
+            "4XX": {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description Every error answers with this envelope */
+            "5XX": {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description Default Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        source: string;
+                        versions: string[];
+                    };
+                };
+            };
+        };
+    };
+    streamEvents: {
+        parameters: {
+            query: {
+                /** @description Bearer token, for browsers that cannot set headers */
+                token?: string;
+                /** @description Comma-separated topics */
+                topics: string;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Every error answers with this envelope */
+            "4XX": {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description Every error answers with this envelope */
+            "5XX": {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description Server-Sent Events, each data line {type,topic,payload,ts} */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "text/event-stream": string;
+                };
+            };
+        };
+    };
+    getHealth: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Every error answers with this envelope */
+            "4XX": {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description Every error answers with this envelope */
+            "5XX": {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description Default Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        /** @enum {string} */
+                        status: "ok";
+                        uptimeSeconds: number;
+                        version: string;
+                    };
+                };
+            };
+        };
+    };
+    getHealthCheckStats: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Every error answers with this envelope */
+            "4XX": {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description Every error answers with this envelope */
+            "5XX": {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description Default Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        recorder: {
+                            [key: string]: unknown;
+                        };
+                        scheduler: {
+                            checksDone: number;
+                            latenessMs: {
+                                max: number;
+                                p50: number;
+                                p99: number;
+                            };
+                            queued: number;
+                            running: number;
+                            scheduled: number;
+                        };
+                    };
+                };
+            };
+        };
+    };
+    listInstances: {
+        parameters: {
+            query?: {
+                environment?: string;
+                exchange?: string;
+                limit?: number;
+                page?: number;
+                q?: string;
+                status?: "stopped" | "starting" | "running" | "stopping" | "crashed" | "error" | "unknown";
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Every error answers with this envelope */
+            "4XX": {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description Every error answers with this envelope */
+            "5XX": {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description Default Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        instances: {
+                            account: string;
+                            /** @description A Passivbot config (v7 or v8); partial configs are filled by Passivbot */
+                            config: {
+                                [key: string]: unknown;
+                            };
+                            configVersion: number;
+                            /** Format: date-time */
+                            createdAt: string;
+                            /** @enum {unknown} */
+                            desiredState: "running" | "stopped";
+                            environmentId: string;
+                            exchange: string;
+                            id: string;
+                            lastError: string | null;
+                            lastExitCode: number | null;
+                            name: string;
+                            pid: number | null;
+                            restartCount: number;
+                            /** @description The running bot was started from an older config version */
+                            restartNeeded: boolean;
+                            runningConfigVersion: number | null;
+                            /**
+                             * @description v7 scripts (src/main.py) or the passivbot CLI
+                             * @enum {unknown}
+                             */
+                            runtime: "v7" | "cli";
+                            /** Format: date-time */
+                            startedAt: string | null;
+                            /** @enum {unknown} */
+                            status: "stopped" | "starting" | "running" | "stopping" | "crashed" | "error" | "unknown";
+                            /** @description Parsed from the bot's log lines ([health], [fill], [balance], errors) */
+                            summary: {
+                                balance: number | null;
+                                currency: string | null;
+                                equity: number | null;
+                                errors: number;
+                                fills: number;
+                                /** @description [health] fills since the bot last (re)started itself */
+                                healthFills: number | null;
+                                /** @description [health] pnl since the bot last (re)started itself */
+                                healthPnl: number | null;
+                                lastError: string | null;
+                                lastFillAt: string | null;
+                                lastHealthAt: string | null;
+                                loopSeconds: number | null;
+                                positionsLong: number | null;
+                                positionsShort: number | null;
+                                rateLimits: number | null;
+                                ready: boolean;
+                                realizedPnl: number;
+                                /** @description [health] errors=N/10: errors in the last hour (Passivbot restarts itself past its budget) */
+                                recentErrors: number | null;
+                                rssMb: number | null;
+                                uptime: string | null;
+                                wsReconnects: number | null;
+                            };
+                            symbols: string[];
+                            /** Format: date-time */
+                            updatedAt: string;
+                        }[];
+                        pagination: {
+                            limit: number;
+                            page: number;
+                            total: number;
+                            totalPages: number;
+                        };
+                    };
+                };
+            };
+        };
+    };
+    createInstance: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": {
+                    /** @description The exchange account (Passivbot user) by name */
+                    account: string;
+                    /** @description A Passivbot config (v7 or v8); partial configs are filled by Passivbot */
+                    config: {
+                        [key: string]: unknown;
+                    };
+                    environmentId: string;
+                    /** @description Unique; letters, digits, . _ - */
+                    name: string;
+                    /**
+                     * @description v7 scripts (src/main.py) or the passivbot CLI
+                     * @enum {unknown}
+                     */
+                    runtime?: "v7" | "cli";
+                };
+            };
+        };
+        responses: {
+            /** @description Every error answers with this envelope */
+            "4XX": {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description Every error answers with this envelope */
+            "5XX": {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description Default Response */
+            201: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        account: string;
+                        /** @description A Passivbot config (v7 or v8); partial configs are filled by Passivbot */
+                        config: {
+                            [key: string]: unknown;
+                        };
+                        configVersion: number;
+                        /** Format: date-time */
+                        createdAt: string;
+                        /** @enum {unknown} */
+                        desiredState: "running" | "stopped";
+                        environmentId: string;
+                        exchange: string;
+                        id: string;
+                        lastError: string | null;
+                        lastExitCode: number | null;
+                        name: string;
+                        pid: number | null;
+                        restartCount: number;
+                        /** @description The running bot was started from an older config version */
+                        restartNeeded: boolean;
+                        runningConfigVersion: number | null;
+                        /**
+                         * @description v7 scripts (src/main.py) or the passivbot CLI
+                         * @enum {unknown}
+                         */
+                        runtime: "v7" | "cli";
+                        /** Format: date-time */
+                        startedAt: string | null;
+                        /** @enum {unknown} */
+                        status: "stopped" | "starting" | "running" | "stopping" | "crashed" | "error" | "unknown";
+                        /** @description Parsed from the bot's log lines ([health], [fill], [balance], errors) */
+                        summary: {
+                            balance: number | null;
+                            currency: string | null;
+                            equity: number | null;
+                            errors: number;
+                            fills: number;
+                            /** @description [health] fills since the bot last (re)started itself */
+                            healthFills: number | null;
+                            /** @description [health] pnl since the bot last (re)started itself */
+                            healthPnl: number | null;
+                            lastError: string | null;
+                            lastFillAt: string | null;
+                            lastHealthAt: string | null;
+                            loopSeconds: number | null;
+                            positionsLong: number | null;
+                            positionsShort: number | null;
+                            rateLimits: number | null;
+                            ready: boolean;
+                            realizedPnl: number;
+                            /** @description [health] errors=N/10: errors in the last hour (Passivbot restarts itself past its budget) */
+                            recentErrors: number | null;
+                            rssMb: number | null;
+                            uptime: string | null;
+                            wsReconnects: number | null;
+                        };
+                        symbols: string[];
+                        /** Format: date-time */
+                        updatedAt: string;
+                    };
+                };
+            };
+        };
+    };
+    getInstance: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Every error answers with this envelope */
+            "4XX": {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description Every error answers with this envelope */
+            "5XX": {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description Default Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        account: string;
+                        /** @description A Passivbot config (v7 or v8); partial configs are filled by Passivbot */
+                        config: {
+                            [key: string]: unknown;
+                        };
+                        configVersion: number;
+                        /** Format: date-time */
+                        createdAt: string;
+                        /** @enum {unknown} */
+                        desiredState: "running" | "stopped";
+                        environmentId: string;
+                        exchange: string;
+                        id: string;
+                        lastError: string | null;
+                        lastExitCode: number | null;
+                        name: string;
+                        pid: number | null;
+                        restartCount: number;
+                        /** @description The running bot was started from an older config version */
+                        restartNeeded: boolean;
+                        runningConfigVersion: number | null;
+                        /**
+                         * @description v7 scripts (src/main.py) or the passivbot CLI
+                         * @enum {unknown}
+                         */
+                        runtime: "v7" | "cli";
+                        /** Format: date-time */
+                        startedAt: string | null;
+                        /** @enum {unknown} */
+                        status: "stopped" | "starting" | "running" | "stopping" | "crashed" | "error" | "unknown";
+                        /** @description Parsed from the bot's log lines ([health], [fill], [balance], errors) */
+                        summary: {
+                            balance: number | null;
+                            currency: string | null;
+                            equity: number | null;
+                            errors: number;
+                            fills: number;
+                            /** @description [health] fills since the bot last (re)started itself */
+                            healthFills: number | null;
+                            /** @description [health] pnl since the bot last (re)started itself */
+                            healthPnl: number | null;
+                            lastError: string | null;
+                            lastFillAt: string | null;
+                            lastHealthAt: string | null;
+                            loopSeconds: number | null;
+                            positionsLong: number | null;
+                            positionsShort: number | null;
+                            rateLimits: number | null;
+                            ready: boolean;
+                            realizedPnl: number;
+                            /** @description [health] errors=N/10: errors in the last hour (Passivbot restarts itself past its budget) */
+                            recentErrors: number | null;
+                            rssMb: number | null;
+                            uptime: string | null;
+                            wsReconnects: number | null;
+                        };
+                        symbols: string[];
+                        /** Format: date-time */
+                        updatedAt: string;
+                    };
+                };
+            };
+        };
+    };
+    updateInstance: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": {
+                    /** @description The exchange account (Passivbot user) by name */
+                    account?: string;
+                    /** @description A Passivbot config (v7 or v8); partial configs are filled by Passivbot */
+                    config?: {
+                        [key: string]: unknown;
+                    };
+                    environmentId?: string;
+                    /** @description Unique; letters, digits, . _ - */
+                    name?: string;
+                    /** @description Kept with the new config version */
+                    note?: string;
+                    /**
+                     * @description v7 scripts (src/main.py) or the passivbot CLI
+                     * @enum {unknown}
+                     */
+                    runtime?: "v7" | "cli";
+                };
+            };
+        };
+        responses: {
+            /** @description Every error answers with this envelope */
+            "4XX": {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description Every error answers with this envelope */
+            "5XX": {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description Default Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        account: string;
+                        /** @description A Passivbot config (v7 or v8); partial configs are filled by Passivbot */
+                        config: {
+                            [key: string]: unknown;
+                        };
+                        configVersion: number;
+                        /** Format: date-time */
+                        createdAt: string;
+                        /** @enum {unknown} */
+                        desiredState: "running" | "stopped";
+                        environmentId: string;
+                        exchange: string;
+                        id: string;
+                        lastError: string | null;
+                        lastExitCode: number | null;
+                        name: string;
+                        pid: number | null;
+                        restartCount: number;
+                        /** @description The running bot was started from an older config version */
+                        restartNeeded: boolean;
+                        runningConfigVersion: number | null;
+                        /**
+                         * @description v7 scripts (src/main.py) or the passivbot CLI
+                         * @enum {unknown}
+                         */
+                        runtime: "v7" | "cli";
+                        /** Format: date-time */
+                        startedAt: string | null;
+                        /** @enum {unknown} */
+                        status: "stopped" | "starting" | "running" | "stopping" | "crashed" | "error" | "unknown";
+                        /** @description Parsed from the bot's log lines ([health], [fill], [balance], errors) */
+                        summary: {
+                            balance: number | null;
+                            currency: string | null;
+                            equity: number | null;
+                            errors: number;
+                            fills: number;
+                            /** @description [health] fills since the bot last (re)started itself */
+                            healthFills: number | null;
+                            /** @description [health] pnl since the bot last (re)started itself */
+                            healthPnl: number | null;
+                            lastError: string | null;
+                            lastFillAt: string | null;
+                            lastHealthAt: string | null;
+                            loopSeconds: number | null;
+                            positionsLong: number | null;
+                            positionsShort: number | null;
+                            rateLimits: number | null;
+                            ready: boolean;
+                            realizedPnl: number;
+                            /** @description [health] errors=N/10: errors in the last hour (Passivbot restarts itself past its budget) */
+                            recentErrors: number | null;
+                            rssMb: number | null;
+                            uptime: string | null;
+                            wsReconnects: number | null;
+                        };
+                        symbols: string[];
+                        /** Format: date-time */
+                        updatedAt: string;
+                    };
+                };
+            };
+        };
+    };
+    deleteInstance: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Every error answers with this envelope */
+            "4XX": {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description Every error answers with this envelope */
+            "5XX": {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description Default Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        /** @enum {boolean} */
+                        ok: true;
+                    };
+                };
+            };
+        };
+    };
+    restoreInstanceConfigVersion: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                id: string;
+                version: number;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Every error answers with this envelope */
+            "4XX": {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description Every error answers with this envelope */
+            "5XX": {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description Default Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        account: string;
+                        /** @description A Passivbot config (v7 or v8); partial configs are filled by Passivbot */
+                        config: {
+                            [key: string]: unknown;
+                        };
+                        configVersion: number;
+                        /** Format: date-time */
+                        createdAt: string;
+                        /** @enum {unknown} */
+                        desiredState: "running" | "stopped";
+                        environmentId: string;
+                        exchange: string;
+                        id: string;
+                        lastError: string | null;
+                        lastExitCode: number | null;
+                        name: string;
+                        pid: number | null;
+                        restartCount: number;
+                        /** @description The running bot was started from an older config version */
+                        restartNeeded: boolean;
+                        runningConfigVersion: number | null;
+                        /**
+                         * @description v7 scripts (src/main.py) or the passivbot CLI
+                         * @enum {unknown}
+                         */
+                        runtime: "v7" | "cli";
+                        /** Format: date-time */
+                        startedAt: string | null;
+                        /** @enum {unknown} */
+                        status: "stopped" | "starting" | "running" | "stopping" | "crashed" | "error" | "unknown";
+                        /** @description Parsed from the bot's log lines ([health], [fill], [balance], errors) */
+                        summary: {
+                            balance: number | null;
+                            currency: string | null;
+                            equity: number | null;
+                            errors: number;
+                            fills: number;
+                            /** @description [health] fills since the bot last (re)started itself */
+                            healthFills: number | null;
+                            /** @description [health] pnl since the bot last (re)started itself */
+                            healthPnl: number | null;
+                            lastError: string | null;
+                            lastFillAt: string | null;
+                            lastHealthAt: string | null;
+                            loopSeconds: number | null;
+                            positionsLong: number | null;
+                            positionsShort: number | null;
+                            rateLimits: number | null;
+                            ready: boolean;
+                            realizedPnl: number;
+                            /** @description [health] errors=N/10: errors in the last hour (Passivbot restarts itself past its budget) */
+                            recentErrors: number | null;
+                            rssMb: number | null;
+                            uptime: string | null;
+                            wsReconnects: number | null;
+                        };
+                        symbols: string[];
+                        /** Format: date-time */
+                        updatedAt: string;
+                    };
+                };
+            };
+        };
+    };
+    listInstanceConfigVersions: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Every error answers with this envelope */
+            "4XX": {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description Every error answers with this envelope */
+            "5XX": {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description Default Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        currentVersion: number;
+                        runningVersion: number | null;
+                        versions: {
+                            /** Format: date-time */
+                            createdAt: string;
+                            createdBy: string | null;
+                            note: string | null;
+                            version: number;
+                        }[];
+                    };
+                };
+            };
+        };
+    };
+    getInstanceConfigVersion: {
+        parameters: {
+            query?: {
+                against?: number;
+            };
+            header?: never;
+            path: {
+                id: string;
+                version: number;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Every error answers with this envelope */
+            "4XX": {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description Every error answers with this envelope */
+            "5XX": {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description Default Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        /** @description The version the diff compares to (default: the current one) */
+                        against: number;
+                        /** @description From `against` to this version */
+                        changes: {
+                            after?: unknown;
+                            before?: unknown;
+                            path: string;
+                        }[];
+                        /** @description A Passivbot config (v7 or v8); partial configs are filled by Passivbot */
+                        config: {
+                            [key: string]: unknown;
+                        };
+                        version: number;
+                    };
+                };
+            };
+        };
+    };
+    streamInstanceLogs: {
+        parameters: {
+            query?: {
+                /** @description Only lines at this level or above */
+                level?: "TRACE" | "DEBUG" | "INFO" | "WARNING" | "ERROR" | "CRITICAL";
+                /** @description Only lines containing this text (case-insensitive) */
+                q?: string;
+                /** @description Lines of backlog before live lines */
+                tail?: number;
+                /** @description Bearer token, for EventSource */
+                token?: string;
+            };
+            header?: never;
+            path: {
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Every error answers with this envelope */
+            "4XX": {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description Every error answers with this envelope */
+            "5XX": {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description Server-Sent Events: log batches {seq, lines, errors} */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "text/event-stream": string;
+                };
+            };
+        };
+    };
+    downloadInstanceLog: {
+        parameters: {
+            query?: {
+                /** @description Bearer token, for a plain download link */
+                token?: string;
+            };
+            header?: never;
+            path: {
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Every error answers with this envelope */
+            "4XX": {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description Every error answers with this envelope */
+            "5XX": {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description The log file (attachment <name>.log) */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "text/plain": string;
+                };
+            };
+        };
+    };
+    restartInstance: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Every error answers with this envelope */
+            "4XX": {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description Every error answers with this envelope */
+            "5XX": {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description Default Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        account: string;
+                        /** @description A Passivbot config (v7 or v8); partial configs are filled by Passivbot */
+                        config: {
+                            [key: string]: unknown;
+                        };
+                        configVersion: number;
+                        /** Format: date-time */
+                        createdAt: string;
+                        /** @enum {unknown} */
+                        desiredState: "running" | "stopped";
+                        environmentId: string;
+                        exchange: string;
+                        id: string;
+                        lastError: string | null;
+                        lastExitCode: number | null;
+                        name: string;
+                        pid: number | null;
+                        restartCount: number;
+                        /** @description The running bot was started from an older config version */
+                        restartNeeded: boolean;
+                        runningConfigVersion: number | null;
+                        /**
+                         * @description v7 scripts (src/main.py) or the passivbot CLI
+                         * @enum {unknown}
+                         */
+                        runtime: "v7" | "cli";
+                        /** Format: date-time */
+                        startedAt: string | null;
+                        /** @enum {unknown} */
+                        status: "stopped" | "starting" | "running" | "stopping" | "crashed" | "error" | "unknown";
+                        /** @description Parsed from the bot's log lines ([health], [fill], [balance], errors) */
+                        summary: {
+                            balance: number | null;
+                            currency: string | null;
+                            equity: number | null;
+                            errors: number;
+                            fills: number;
+                            /** @description [health] fills since the bot last (re)started itself */
+                            healthFills: number | null;
+                            /** @description [health] pnl since the bot last (re)started itself */
+                            healthPnl: number | null;
+                            lastError: string | null;
+                            lastFillAt: string | null;
+                            lastHealthAt: string | null;
+                            loopSeconds: number | null;
+                            positionsLong: number | null;
+                            positionsShort: number | null;
+                            rateLimits: number | null;
+                            ready: boolean;
+                            realizedPnl: number;
+                            /** @description [health] errors=N/10: errors in the last hour (Passivbot restarts itself past its budget) */
+                            recentErrors: number | null;
+                            rssMb: number | null;
+                            uptime: string | null;
+                            wsReconnects: number | null;
+                        };
+                        symbols: string[];
+                        /** Format: date-time */
+                        updatedAt: string;
+                    };
+                };
+            };
+        };
+    };
+    startInstance: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Every error answers with this envelope */
+            "4XX": {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description Every error answers with this envelope */
+            "5XX": {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description Default Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        account: string;
+                        /** @description A Passivbot config (v7 or v8); partial configs are filled by Passivbot */
+                        config: {
+                            [key: string]: unknown;
+                        };
+                        configVersion: number;
+                        /** Format: date-time */
+                        createdAt: string;
+                        /** @enum {unknown} */
+                        desiredState: "running" | "stopped";
+                        environmentId: string;
+                        exchange: string;
+                        id: string;
+                        lastError: string | null;
+                        lastExitCode: number | null;
+                        name: string;
+                        pid: number | null;
+                        restartCount: number;
+                        /** @description The running bot was started from an older config version */
+                        restartNeeded: boolean;
+                        runningConfigVersion: number | null;
+                        /**
+                         * @description v7 scripts (src/main.py) or the passivbot CLI
+                         * @enum {unknown}
+                         */
+                        runtime: "v7" | "cli";
+                        /** Format: date-time */
+                        startedAt: string | null;
+                        /** @enum {unknown} */
+                        status: "stopped" | "starting" | "running" | "stopping" | "crashed" | "error" | "unknown";
+                        /** @description Parsed from the bot's log lines ([health], [fill], [balance], errors) */
+                        summary: {
+                            balance: number | null;
+                            currency: string | null;
+                            equity: number | null;
+                            errors: number;
+                            fills: number;
+                            /** @description [health] fills since the bot last (re)started itself */
+                            healthFills: number | null;
+                            /** @description [health] pnl since the bot last (re)started itself */
+                            healthPnl: number | null;
+                            lastError: string | null;
+                            lastFillAt: string | null;
+                            lastHealthAt: string | null;
+                            loopSeconds: number | null;
+                            positionsLong: number | null;
+                            positionsShort: number | null;
+                            rateLimits: number | null;
+                            ready: boolean;
+                            realizedPnl: number;
+                            /** @description [health] errors=N/10: errors in the last hour (Passivbot restarts itself past its budget) */
+                            recentErrors: number | null;
+                            rssMb: number | null;
+                            uptime: string | null;
+                            wsReconnects: number | null;
+                        };
+                        symbols: string[];
+                        /** Format: date-time */
+                        updatedAt: string;
+                    };
+                };
+            };
+        };
+    };
+    stopInstance: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Every error answers with this envelope */
+            "4XX": {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description Every error answers with this envelope */
+            "5XX": {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description Default Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        account: string;
+                        /** @description A Passivbot config (v7 or v8); partial configs are filled by Passivbot */
+                        config: {
+                            [key: string]: unknown;
+                        };
+                        configVersion: number;
+                        /** Format: date-time */
+                        createdAt: string;
+                        /** @enum {unknown} */
+                        desiredState: "running" | "stopped";
+                        environmentId: string;
+                        exchange: string;
+                        id: string;
+                        lastError: string | null;
+                        lastExitCode: number | null;
+                        name: string;
+                        pid: number | null;
+                        restartCount: number;
+                        /** @description The running bot was started from an older config version */
+                        restartNeeded: boolean;
+                        runningConfigVersion: number | null;
+                        /**
+                         * @description v7 scripts (src/main.py) or the passivbot CLI
+                         * @enum {unknown}
+                         */
+                        runtime: "v7" | "cli";
+                        /** Format: date-time */
+                        startedAt: string | null;
+                        /** @enum {unknown} */
+                        status: "stopped" | "starting" | "running" | "stopping" | "crashed" | "error" | "unknown";
+                        /** @description Parsed from the bot's log lines ([health], [fill], [balance], errors) */
+                        summary: {
+                            balance: number | null;
+                            currency: string | null;
+                            equity: number | null;
+                            errors: number;
+                            fills: number;
+                            /** @description [health] fills since the bot last (re)started itself */
+                            healthFills: number | null;
+                            /** @description [health] pnl since the bot last (re)started itself */
+                            healthPnl: number | null;
+                            lastError: string | null;
+                            lastFillAt: string | null;
+                            lastHealthAt: string | null;
+                            loopSeconds: number | null;
+                            positionsLong: number | null;
+                            positionsShort: number | null;
+                            rateLimits: number | null;
+                            ready: boolean;
+                            realizedPnl: number;
+                            /** @description [health] errors=N/10: errors in the last hour (Passivbot restarts itself past its budget) */
+                            recentErrors: number | null;
+                            rssMb: number | null;
+                            uptime: string | null;
+                            wsReconnects: number | null;
+                        };
+                        symbols: string[];
+                        /** Format: date-time */
+                        updatedAt: string;
+                    };
+                };
+            };
+        };
+    };
+    bulkInstanceAction: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": {
+                    /** @enum {unknown} */
+                    action: "start" | "stop" | "restart";
+                    ids: string[];
+                };
+            };
+        };
+        responses: {
+            /** @description Every error answers with this envelope */
+            "4XX": {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description Every error answers with this envelope */
+            "5XX": {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description Default Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        action: string;
+                        results: {
+                            error?: string;
+                            id: string;
+                            ok: boolean;
+                            status?: string;
+                        }[];
+                    };
+                };
+            };
+        };
+    };
+    stopAllInstances: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Every error answers with this envelope */
+            "4XX": {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description Every error answers with this envelope */
+            "5XX": {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description Default Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        failed: {
+                            error: string;
+                            id: string;
+                            name: string;
+                        }[];
+                        stopped: number;
+                    };
+                };
+            };
+        };
+    };
+    listJobs: {
+        parameters: {
+            query?: {
+                environment?: string;
+                limit?: number;
+                page?: number;
+                q?: string;
+                status?: "queued" | "running" | "completed" | "failed" | "cancelled" | "interrupted";
+                type?: "backtest" | "optimize";
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Every error answers with this envelope */
+            "4XX": {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description Every error answers with this envelope */
+            "5XX": {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description Default Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        jobs: {
+                            attempts: number;
+                            /** Format: date-time */
+                            createdAt: string;
+                            environmentId: string;
+                            error: string | null;
+                            /** Format: date-time */
+                            finishedAt: string | null;
+                            id: string;
+                            logPath: string | null;
+                            name: string;
+                            priority: number;
+                            progress: {
+                                detail?: {
+                                    [key: string]: unknown;
+                                };
+                                etaSeconds: number | null;
+                                /** @description 0..1 of the current stage; null when Passivbot reports nothing measurable */
+                                fraction: number | null;
+                                stage: string;
+                            };
+                            requestedBy: string | null;
+                            requeueOnInterrupt: boolean;
+                            runner: string | null;
+                            slots: number;
+                            /** Format: date-time */
+                            startedAt: string | null;
+                            /** @enum {unknown} */
+                            status: "queued" | "running" | "completed" | "failed" | "cancelled" | "interrupted";
+                            /** @enum {unknown} */
+                            type: "backtest" | "optimize";
+                        }[];
+                        pagination: {
+                            limit: number;
+                            page: number;
+                            total: number;
+                            totalPages: number;
+                        };
+                    };
+                };
+            };
+        };
+    };
+    getJob: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Every error answers with this envelope */
+            "4XX": {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description Every error answers with this envelope */
+            "5XX": {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description Default Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        attempts: number;
+                        /** Format: date-time */
+                        createdAt: string;
+                        environmentId: string;
+                        error: string | null;
+                        /** Format: date-time */
+                        finishedAt: string | null;
+                        id: string;
+                        logPath: string | null;
+                        name: string;
+                        params: {
+                            /** @description A Passivbot config (v7 or v8); checked like a bot config */
+                            config: {
+                                [key: string]: unknown;
+                            };
+                            /** @description A Passivbot config (v7 or v8); checked like a bot config */
+                            effective: {
+                                [key: string]: unknown;
+                            };
+                            overrides: {
+                                [key: string]: unknown;
+                            };
+                            /** @description A Passivbot config (v7 or v8); checked like a bot config */
+                            seedConfig?: {
+                                [key: string]: unknown;
+                            };
+                        };
+                        priority: number;
+                        progress: {
+                            detail?: {
+                                [key: string]: unknown;
+                            };
+                            etaSeconds: number | null;
+                            /** @description 0..1 of the current stage; null when Passivbot reports nothing measurable */
+                            fraction: number | null;
+                            stage: string;
+                        };
+                        requestedBy: string | null;
+                        requeueOnInterrupt: boolean;
+                        result: {
+                            [key: string]: unknown;
+                        } | null;
+                        runner: string | null;
+                        slots: number;
+                        /** Format: date-time */
+                        startedAt: string | null;
+                        /** @enum {unknown} */
+                        status: "queued" | "running" | "completed" | "failed" | "cancelled" | "interrupted";
+                        /** @enum {unknown} */
+                        type: "backtest" | "optimize";
+                    };
+                };
+            };
+        };
+    };
+    streamJobLog: {
+        parameters: {
+            query?: {
+                tail?: number;
+                token?: string;
+            };
+            header?: never;
+            path: {
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Every error answers with this envelope */
+            "4XX": {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description Every error answers with this envelope */
+            "5XX": {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description Server-Sent Events: job_log lines and progress */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "text/event-stream": string;
+                };
+            };
+        };
+    };
+    setJobPriority: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": {
+                    priority: number;
+                };
+            };
+        };
+        responses: {
+            /** @description Every error answers with this envelope */
+            "4XX": {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description Every error answers with this envelope */
+            "5XX": {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description Default Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        attempts: number;
+                        /** Format: date-time */
+                        createdAt: string;
+                        environmentId: string;
+                        error: string | null;
+                        /** Format: date-time */
+                        finishedAt: string | null;
+                        id: string;
+                        logPath: string | null;
+                        name: string;
+                        params: {
+                            /** @description A Passivbot config (v7 or v8); checked like a bot config */
+                            config: {
+                                [key: string]: unknown;
+                            };
+                            /** @description A Passivbot config (v7 or v8); checked like a bot config */
+                            effective: {
+                                [key: string]: unknown;
+                            };
+                            overrides: {
+                                [key: string]: unknown;
+                            };
+                            /** @description A Passivbot config (v7 or v8); checked like a bot config */
+                            seedConfig?: {
+                                [key: string]: unknown;
+                            };
+                        };
+                        priority: number;
+                        progress: {
+                            detail?: {
+                                [key: string]: unknown;
+                            };
+                            etaSeconds: number | null;
+                            /** @description 0..1 of the current stage; null when Passivbot reports nothing measurable */
+                            fraction: number | null;
+                            stage: string;
+                        };
+                        requestedBy: string | null;
+                        requeueOnInterrupt: boolean;
+                        result: {
+                            [key: string]: unknown;
+                        } | null;
+                        runner: string | null;
+                        slots: number;
+                        /** Format: date-time */
+                        startedAt: string | null;
+                        /** @enum {unknown} */
+                        status: "queued" | "running" | "completed" | "failed" | "cancelled" | "interrupted";
+                        /** @enum {unknown} */
+                        type: "backtest" | "optimize";
+                    };
+                };
+            };
+        };
+    };
+    listAuditEntries: {
+        parameters: {
+            query?: {
+                action?: string;
+                environmentId?: string;
+                from?: string;
+                level?: "info" | "success" | "warning" | "error";
+                limit?: number;
+                page?: number;
+                /** @description Text the message contains (case-insensitive) */
+                q?: string;
+                to?: string;
+                type?: "auth" | "action" | "health_check" | "system" | "error";
+                userId?: string;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Every error answers with this envelope */
+            "4XX": {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description Every error answers with this envelope */
+            "5XX": {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description Default Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        logs: components["schemas"]["AuditEntry"][];
+                        pagination: {
+                            limit: number;
+                            page: number;
+                            total: number;
+                            totalPages: number;
+                        };
+                    };
+                };
+            };
+        };
+    };
+    getAuditEntry: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Every error answers with this envelope */
+            "4XX": {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description Every error answers with this envelope */
+            "5XX": {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description Default Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        action: string | null;
+                        details: {
+                            [key: string]: unknown;
+                        } | null;
+                        environmentId: string | null;
+                        environmentName: string | null;
+                        id: string;
+                        ip: string | null;
+                        /** @enum {unknown} */
+                        level: "info" | "success" | "warning" | "error";
+                        message: string;
+                        requestId: string | null;
+                        /** Format: date-time */
+                        timestamp: string;
+                        /** @enum {unknown} */
+                        type: "auth" | "action" | "health_check" | "system" | "error";
+                        userId: string | null;
+                        username: string | null;
+                    };
+                };
+            };
+        };
+    };
+    countAuditEntries: {
+        parameters: {
+            query?: {
+                action?: string;
+                environmentId?: string;
+                from?: string;
+                level?: "info" | "success" | "warning" | "error";
+                /** @description Text the message contains (case-insensitive) */
+                q?: string;
+                to?: string;
+                type?: "auth" | "action" | "health_check" | "system" | "error";
+                userId?: string;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Every error answers with this envelope */
+            "4XX": {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description Every error answers with this envelope */
+            "5XX": {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description Default Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        count: number;
+                    };
+                };
+            };
+        };
+    };
+    getAuditStats: {
+        parameters: {
+            query?: {
+                action?: string;
+                environmentId?: string;
+                from?: string;
+                level?: "info" | "success" | "warning" | "error";
+                /** @description Text the message contains (case-insensitive) */
+                q?: string;
+                to?: string;
+                type?: "auth" | "action" | "health_check" | "system" | "error";
+                userId?: string;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Every error answers with this envelope */
+            "4XX": {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description Every error answers with this envelope */
+            "5XX": {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description Default Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        byLevel: {
+                            [key: string]: number;
+                        };
+                        byType: {
+                            [key: string]: number;
+                        };
+                        total: number;
+                    };
+                };
+            };
+        };
+    };
+    getOpenApiDocument: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Every error answers with this envelope */
+            "4XX": {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description Every error answers with this envelope */
+            "5XX": {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description An OpenAPI 3.0 document */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        info: {
+                            title: string;
+                            version: string;
+                        } & {
+                            [key: string]: unknown;
+                        };
+                        openapi: string;
+                        paths: {
+                            [key: string]: unknown;
+                        };
+                    } & {
+                        [key: string]: unknown;
+                    };
+                };
+            };
+        };
+    };
+    listOperations: {
+        parameters: {
+            query?: {
+                environmentId?: string;
+                limit?: number;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Every error answers with this envelope */
+            "4XX": {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description Every error answers with this envelope */
+            "5XX": {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description Default Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        operations: components["schemas"]["Operation"][];
+                    };
+                };
+            };
+        };
+    };
+    getOperation: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Every error answers with this envelope */
+            "4XX": {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description Every error answers with this envelope */
+            "5XX": {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description Default Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        environmentId: string;
+                        error: string | null;
+                        /** @description exit status of the SSH command (restart, upgrade); null for HTTP commands, a command ended by a signal or timeout, and other operations */
+                        exitCode: number | null;
+                        /** Format: date-time */
+                        finishedAt: string | null;
+                        /** @description status code the HTTP command answered (restart, upgrade); null otherwise */
+                        httpStatus: number | null;
+                        id: string;
+                        /** @description operators and admins only: capped, credentials redacted */
+                        output?: string;
+                        params: {
+                            [key: string]: unknown;
+                        };
+                        requestedBy: string | null;
+                        /** Format: date-time */
+                        startedAt: string;
+                        /** @enum {unknown} */
+                        status: "in_progress" | "succeeded" | "failed";
+                        /** @enum {unknown} */
+                        type: "restart" | "upgrade" | "check_health" | "deploy";
+                    };
+                };
+            };
+        };
+    };
+    listOptimizationJobs: {
+        parameters: {
+            query?: {
+                environment?: string;
+                limit?: number;
+                page?: number;
+                q?: string;
+                status?: "queued" | "running" | "completed" | "failed" | "cancelled" | "interrupted";
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Every error answers with this envelope */
+            "4XX": {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description Every error answers with this envelope */
+            "5XX": {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description Default Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        jobs: {
+                            attempts: number;
+                            /** Format: date-time */
+                            createdAt: string;
+                            environmentId: string;
+                            error: string | null;
+                            /** Format: date-time */
+                            finishedAt: string | null;
+                            id: string;
+                            logPath: string | null;
+                            name: string;
+                            priority: number;
+                            progress: {
+                                detail?: {
+                                    [key: string]: unknown;
+                                };
+                                etaSeconds: number | null;
+                                /** @description 0..1 of the current stage; null when Passivbot reports nothing measurable */
+                                fraction: number | null;
+                                stage: string;
+                            };
+                            requestedBy: string | null;
+                            requeueOnInterrupt: boolean;
+                            runner: string | null;
+                            slots: number;
+                            /** Format: date-time */
+                            startedAt: string | null;
+                            /** @enum {unknown} */
+                            status: "queued" | "running" | "completed" | "failed" | "cancelled" | "interrupted";
+                            /** @enum {unknown} */
+                            type: "backtest" | "optimize";
+                        }[];
+                        pagination: {
+                            limit: number;
+                            page: number;
+                            total: number;
+                            totalPages: number;
+                        };
+                    };
+                };
+            };
+        };
+    };
+    getOptimizationJob: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Every error answers with this envelope */
+            "4XX": {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description Every error answers with this envelope */
+            "5XX": {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description Default Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        attempts: number;
+                        /** Format: date-time */
+                        createdAt: string;
+                        environmentId: string;
+                        error: string | null;
+                        /** Format: date-time */
+                        finishedAt: string | null;
+                        id: string;
+                        logPath: string | null;
+                        name: string;
+                        params: {
+                            /** @description A Passivbot config (v7 or v8); checked like a bot config */
+                            config: {
+                                [key: string]: unknown;
+                            };
+                            /** @description A Passivbot config (v7 or v8); checked like a bot config */
+                            effective: {
+                                [key: string]: unknown;
+                            };
+                            overrides: {
+                                [key: string]: unknown;
+                            };
+                            /** @description A Passivbot config (v7 or v8); checked like a bot config */
+                            seedConfig?: {
+                                [key: string]: unknown;
+                            };
+                        };
+                        priority: number;
+                        progress: {
+                            detail?: {
+                                [key: string]: unknown;
+                            };
+                            etaSeconds: number | null;
+                            /** @description 0..1 of the current stage; null when Passivbot reports nothing measurable */
+                            fraction: number | null;
+                            stage: string;
+                        };
+                        requestedBy: string | null;
+                        requeueOnInterrupt: boolean;
+                        result: {
+                            [key: string]: unknown;
+                        } | null;
+                        runner: string | null;
+                        slots: number;
+                        /** Format: date-time */
+                        startedAt: string | null;
+                        /** @enum {unknown} */
+                        status: "queued" | "running" | "completed" | "failed" | "cancelled" | "interrupted";
+                        /** @enum {unknown} */
+                        type: "backtest" | "optimize";
+                    };
+                };
+            };
+        };
+    };
+    cancelOptimization: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Every error answers with this envelope */
+            "4XX": {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description Every error answers with this envelope */
+            "5XX": {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description Default Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        attempts: number;
+                        /** Format: date-time */
+                        createdAt: string;
+                        environmentId: string;
+                        error: string | null;
+                        /** Format: date-time */
+                        finishedAt: string | null;
+                        id: string;
+                        logPath: string | null;
+                        name: string;
+                        params: {
+                            /** @description A Passivbot config (v7 or v8); checked like a bot config */
+                            config: {
+                                [key: string]: unknown;
+                            };
+                            /** @description A Passivbot config (v7 or v8); checked like a bot config */
+                            effective: {
+                                [key: string]: unknown;
+                            };
+                            overrides: {
+                                [key: string]: unknown;
+                            };
+                            /** @description A Passivbot config (v7 or v8); checked like a bot config */
+                            seedConfig?: {
+                                [key: string]: unknown;
+                            };
+                        };
+                        priority: number;
+                        progress: {
+                            detail?: {
+                                [key: string]: unknown;
+                            };
+                            etaSeconds: number | null;
+                            /** @description 0..1 of the current stage; null when Passivbot reports nothing measurable */
+                            fraction: number | null;
+                            stage: string;
+                        };
+                        requestedBy: string | null;
+                        requeueOnInterrupt: boolean;
+                        result: {
+                            [key: string]: unknown;
+                        } | null;
+                        runner: string | null;
+                        slots: number;
+                        /** Format: date-time */
+                        startedAt: string | null;
+                        /** @enum {unknown} */
+                        status: "queued" | "running" | "completed" | "failed" | "cancelled" | "interrupted";
+                        /** @enum {unknown} */
+                        type: "backtest" | "optimize";
+                    };
+                };
+            };
+        };
+    };
+    getOptimizationResult: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Every error answers with this envelope */
+            "4XX": {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description Every error answers with this envelope */
+            "5XX": {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description Default Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        /** @description Pareto entries, best first by the scoring metrics */
+                        front: {
+                            [key: string]: unknown;
+                        }[];
+                        frontSize: number;
+                        job: {
+                            attempts: number;
+                            /** Format: date-time */
+                            createdAt: string;
+                            environmentId: string;
+                            error: string | null;
+                            /** Format: date-time */
+                            finishedAt: string | null;
+                            id: string;
+                            logPath: string | null;
+                            name: string;
+                            priority: number;
+                            progress: {
+                                detail?: {
+                                    [key: string]: unknown;
+                                };
+                                etaSeconds: number | null;
+                                /** @description 0..1 of the current stage; null when Passivbot reports nothing measurable */
+                                fraction: number | null;
+                                stage: string;
+                            };
+                            requestedBy: string | null;
+                            requeueOnInterrupt: boolean;
+                            runner: string | null;
+                            slots: number;
+                            /** Format: date-time */
+                            startedAt: string | null;
+                            /** @enum {unknown} */
+                            status: "queued" | "running" | "completed" | "failed" | "cancelled" | "interrupted";
+                            /** @enum {unknown} */
+                            type: "backtest" | "optimize";
+                        };
+                    };
+                };
+            };
+        };
+    };
+    backtestParetoEntry: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": {
+                    /** @description A pareto entry id; default: the best */
+                    entry?: string;
+                    environmentId?: string;
+                    name?: string;
+                    overrides?: {
+                        /** @description YYYY-MM-DD */
+                        end_date?: string;
+                        exchanges?: ("binance" | "bybit" | "bitget" | "okx" | "gateio" | "kucoin" | "hyperliquid" | "paradex" | "defx" | "bitunix" | "weex")[];
+                        /** @description YYYY-MM-DD */
+                        start_date?: string;
+                        starting_balance?: number;
+                        /** @description Coins to backtest (live.approved_coins) */
+                        symbols?: string[];
+                    };
+                    /** @description Higher runs first (default 0) */
+                    priority?: number;
+                    /** @description Queue it again if it dies with pbfleet (default false) */
+                    requeueOnInterrupt?: boolean;
+                };
+            };
+        };
+        responses: {
+            /** @description Every error answers with this envelope */
+            "4XX": {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description Every error answers with this envelope */
+            "5XX": {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description Default Response */
+            202: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        attempts: number;
+                        /** Format: date-time */
+                        createdAt: string;
+                        environmentId: string;
+                        error: string | null;
+                        /** Format: date-time */
+                        finishedAt: string | null;
+                        id: string;
+                        logPath: string | null;
+                        name: string;
+                        params: {
+                            /** @description A Passivbot config (v7 or v8); checked like a bot config */
+                            config: {
+                                [key: string]: unknown;
+                            };
+                            /** @description A Passivbot config (v7 or v8); checked like a bot config */
+                            effective: {
+                                [key: string]: unknown;
+                            };
+                            overrides: {
+                                [key: string]: unknown;
+                            };
+                            /** @description A Passivbot config (v7 or v8); checked like a bot config */
+                            seedConfig?: {
+                                [key: string]: unknown;
+                            };
+                        };
+                        priority: number;
+                        progress: {
+                            detail?: {
+                                [key: string]: unknown;
+                            };
+                            etaSeconds: number | null;
+                            /** @description 0..1 of the current stage; null when Passivbot reports nothing measurable */
+                            fraction: number | null;
+                            stage: string;
+                        };
+                        requestedBy: string | null;
+                        requeueOnInterrupt: boolean;
+                        result: {
+                            [key: string]: unknown;
+                        } | null;
+                        runner: string | null;
+                        slots: number;
+                        /** Format: date-time */
+                        startedAt: string | null;
+                        /** @enum {unknown} */
+                        status: "queued" | "running" | "completed" | "failed" | "cancelled" | "interrupted";
+                        /** @enum {unknown} */
+                        type: "backtest" | "optimize";
+                    };
+                };
+            };
+        };
+    };
+    createInstanceFromOptimization: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": {
+                    /** @description The exchange account (Passivbot user) by name */
+                    account: string;
+                    /** @description A pareto entry id; default: the best */
+                    entry?: string;
+                    environmentId: string;
+                    /** @description Unique; letters, digits, . _ - */
+                    name: string;
+                    /**
+                     * @description v7 scripts (src/main.py) or the passivbot CLI
+                     * @enum {unknown}
+                     */
+                    runtime?: "v7" | "cli";
+                };
+            };
+        };
+        responses: {
+            /** @description Every error answers with this envelope */
+            "4XX": {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description Every error answers with this envelope */
+            "5XX": {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description Default Response */
+            201: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        account: string;
+                        /** @description A Passivbot config (v7 or v8); partial configs are filled by Passivbot */
+                        config: {
+                            [key: string]: unknown;
+                        };
+                        configVersion: number;
+                        /** Format: date-time */
+                        createdAt: string;
+                        /** @enum {unknown} */
+                        desiredState: "running" | "stopped";
+                        environmentId: string;
+                        exchange: string;
+                        id: string;
+                        lastError: string | null;
+                        lastExitCode: number | null;
+                        name: string;
+                        pid: number | null;
+                        restartCount: number;
+                        /** @description The running bot was started from an older config version */
+                        restartNeeded: boolean;
+                        runningConfigVersion: number | null;
+                        /**
+                         * @description v7 scripts (src/main.py) or the passivbot CLI
+                         * @enum {unknown}
+                         */
+                        runtime: "v7" | "cli";
+                        /** Format: date-time */
+                        startedAt: string | null;
+                        /** @enum {unknown} */
+                        status: "stopped" | "starting" | "running" | "stopping" | "crashed" | "error" | "unknown";
+                        /** @description Parsed from the bot's log lines ([health], [fill], [balance], errors) */
+                        summary: {
+                            balance: number | null;
+                            currency: string | null;
+                            equity: number | null;
+                            errors: number;
+                            fills: number;
+                            /** @description [health] fills since the bot last (re)started itself */
+                            healthFills: number | null;
+                            /** @description [health] pnl since the bot last (re)started itself */
+                            healthPnl: number | null;
+                            lastError: string | null;
+                            lastFillAt: string | null;
+                            lastHealthAt: string | null;
+                            loopSeconds: number | null;
+                            positionsLong: number | null;
+                            positionsShort: number | null;
+                            rateLimits: number | null;
+                            ready: boolean;
+                            realizedPnl: number;
+                            /** @description [health] errors=N/10: errors in the last hour (Passivbot restarts itself past its budget) */
+                            recentErrors: number | null;
+                            rssMb: number | null;
+                            uptime: string | null;
+                            wsReconnects: number | null;
+                        };
+                        symbols: string[];
+                        /** Format: date-time */
+                        updatedAt: string;
+                    };
+                };
+            };
+        };
+    };
+    runOptimization: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": {
+                    /** @description A Passivbot config (v7 or v8); checked like a bot config */
+                    config: {
+                        [key: string]: unknown;
+                    };
+                    environmentId?: string;
+                    name?: string;
+                    overrides?: {
+                        /** @description optimize.bounds: key -> [low, high] or [low, high, step] */
+                        bounds?: {
+                            [key: string]: unknown;
+                        };
+                        /** @description YYYY-MM-DD */
+                        end_date?: string;
+                        exchanges?: ("binance" | "bybit" | "bitget" | "okx" | "gateio" | "kucoin" | "hyperliquid" | "paradex" | "defx" | "bitunix" | "weex")[];
+                        iters?: number;
+                        /** @description optimize.limits */
+                        limits?: unknown;
+                        /** @description Also the CPU slots the job takes */
+                        n_cpus?: number;
+                        population_size?: number;
+                        scoring?: unknown[];
+                        /** @description Start from a previous result: a backtest config or an optimization pareto entry */
+                        seed?: {
+                            /** @description A pareto entry id; default: the best */
+                            entry?: string;
+                            jobId: string;
+                        };
+                        /** @description YYYY-MM-DD */
+                        start_date?: string;
+                        starting_balance?: number;
+                        /** @description Coins to backtest (live.approved_coins) */
+                        symbols?: string[];
+                    };
+                    /** @description Higher runs first (default 0) */
+                    priority?: number;
+                    /** @description Queue it again if it dies with pbfleet (default false) */
+                    requeueOnInterrupt?: boolean;
+                };
+            };
+        };
+        responses: {
+            /** @description Every error answers with this envelope */
+            "4XX": {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description Every error answers with this envelope */
+            "5XX": {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description Default Response */
+            202: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        attempts: number;
+                        /** Format: date-time */
+                        createdAt: string;
+                        environmentId: string;
+                        error: string | null;
+                        /** Format: date-time */
+                        finishedAt: string | null;
+                        id: string;
+                        logPath: string | null;
+                        name: string;
+                        params: {
+                            /** @description A Passivbot config (v7 or v8); checked like a bot config */
+                            config: {
+                                [key: string]: unknown;
+                            };
+                            /** @description A Passivbot config (v7 or v8); checked like a bot config */
+                            effective: {
+                                [key: string]: unknown;
+                            };
+                            overrides: {
+                                [key: string]: unknown;
+                            };
+                            /** @description A Passivbot config (v7 or v8); checked like a bot config */
+                            seedConfig?: {
+                                [key: string]: unknown;
+                            };
+                        };
+                        priority: number;
+                        progress: {
+                            detail?: {
+                                [key: string]: unknown;
+                            };
+                            etaSeconds: number | null;
+                            /** @description 0..1 of the current stage; null when Passivbot reports nothing measurable */
+                            fraction: number | null;
+                            stage: string;
+                        };
+                        requestedBy: string | null;
+                        requeueOnInterrupt: boolean;
+                        result: {
+                            [key: string]: unknown;
+                        } | null;
+                        runner: string | null;
+                        slots: number;
+                        /** Format: date-time */
+                        startedAt: string | null;
+                        /** @enum {unknown} */
+                        status: "queued" | "running" | "completed" | "failed" | "cancelled" | "interrupted";
+                        /** @enum {unknown} */
+                        type: "backtest" | "optimize";
+                    };
+                };
+            };
+        };
+    };
+    getReadiness: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Every error answers with this envelope */
+            "4XX": {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description Every error answers with this envelope */
+            "5XX": {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description Default Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        database: string;
+                        /** @enum {string} */
+                        status: "ready";
+                    };
+                };
+            };
+        };
+    };
+    getSettings: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Every error answers with this envelope */
+            "4XX": {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description Every error answers with this envelope */
+            "5XX": {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description Default Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        general: {
+                            /** @description Name shown in the UI */
+                            siteName: string;
+                            /** @description IANA time zone for dates in the UI */
+                            timezone: string;
+                        };
+                        instances: {
+                            /** @description Rotated bot logs kept */
+                            logGenerations: number;
+                            /** @description Size at which a bot log is rotated */
+                            logMaxMegabytes: number;
+                            /** @description Crashes within an hour before a bot is put in error */
+                            maxCrashesPerHour: number;
+                            /** @description Grace time after SIGINT before SIGKILL */
+                            stopTimeoutSeconds: number;
+                        };
+                        market: {
+                            /** @description Whether CoinMarketCap API key is set (the value is write-only) */
+                            coinmarketcapApiKeySet: boolean;
+                            /** @description How often market data is refreshed */
+                            refreshMinutes: number;
+                            /** @description How many coins by market cap to track */
+                            topCoins: number;
+                        };
+                        notifications: {
+                            /** @description Whether Telegram bot token for alerts is set (the value is write-only) */
+                            telegramBotTokenSet: boolean;
+                            /** @description Telegram chat id for alerts */
+                            telegramChatId: string;
+                        };
+                    };
+                };
+            };
+        };
+    };
+    updateSettings: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": {
+                    general?: {
+                        /** @description Name shown in the UI */
+                        siteName?: string;
+                        /** @description IANA time zone for dates in the UI */
+                        timezone?: string;
+                    };
+                    instances?: {
+                        /** @description Rotated bot logs kept */
+                        logGenerations?: number;
+                        /** @description Size at which a bot log is rotated */
+                        logMaxMegabytes?: number;
+                        /** @description Crashes within an hour before a bot is put in error */
+                        maxCrashesPerHour?: number;
+                        /** @description Grace time after SIGINT before SIGKILL */
+                        stopTimeoutSeconds?: number;
+                    };
+                    market?: {
+                        /** @description CoinMarketCap API key; null clears it */
+                        coinmarketcapApiKey?: string | null;
+                        /** @description How often market data is refreshed */
+                        refreshMinutes?: number;
+                        /** @description How many coins by market cap to track */
+                        topCoins?: number;
+                    };
+                    notifications?: {
+                        /** @description Telegram bot token for alerts; null clears it */
+                        telegramBotToken?: string | null;
+                        /** @description Telegram chat id for alerts */
+                        telegramChatId?: string;
+                    };
+                };
+            };
+        };
+        responses: {
+            /** @description Every error answers with this envelope */
+            "4XX": {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description Every error answers with this envelope */
+            "5XX": {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description Default Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        general: {
+                            /** @description Name shown in the UI */
+                            siteName: string;
+                            /** @description IANA time zone for dates in the UI */
+                            timezone: string;
+                        };
+                        instances: {
+                            /** @description Rotated bot logs kept */
+                            logGenerations: number;
+                            /** @description Size at which a bot log is rotated */
+                            logMaxMegabytes: number;
+                            /** @description Crashes within an hour before a bot is put in error */
+                            maxCrashesPerHour: number;
+                            /** @description Grace time after SIGINT before SIGKILL */
+                            stopTimeoutSeconds: number;
+                        };
+                        market: {
+                            /** @description Whether CoinMarketCap API key is set (the value is write-only) */
+                            coinmarketcapApiKeySet: boolean;
+                            /** @description How often market data is refreshed */
+                            refreshMinutes: number;
+                            /** @description How many coins by market cap to track */
+                            topCoins: number;
+                        };
+                        notifications: {
+                            /** @description Whether Telegram bot token for alerts is set (the value is write-only) */
+                            telegramBotTokenSet: boolean;
+                            /** @description Telegram chat id for alerts */
+                            telegramChatId: string;
+                        };
+                    };
+                };
+            };
+        };
+    };
+    getPathSettings: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Every error answers with this envelope */
+            "4XX": {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description Every error answers with this envelope */
+            "5XX": {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description Default Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        /** @description Where bots' working files go (empty: <dataDir>/bots) */
+                        dataDir: string | "";
+                        /** @description Where bot and job logs go (empty: <dataDir>/logs) */
+                        logDir: string | "";
+                        /** @description Passivbot checkout on this host (empty: not configured) */
+                        passivbotDir: string | "";
+                        /**
+                         * @description v7 scripts (src/main.py) or the passivbot CLI (v7.9+, v8)
+                         * @enum {unknown}
+                         */
+                        passivbotKind: "v7" | "cli";
+                        /** @description Python (or venv) interpreter: an absolute path or a command on PATH */
+                        pythonPath: string;
+                    };
+                };
+            };
+        };
+    };
+    updatePathSettings: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": {
+                    /** @description Where bots' working files go (empty: <dataDir>/bots) */
+                    dataDir?: string | "";
+                    /** @description Where bot and job logs go (empty: <dataDir>/logs) */
+                    logDir?: string | "";
+                    /** @description Passivbot checkout on this host (empty: not configured) */
+                    passivbotDir?: string | "";
+                    /**
+                     * @description v7 scripts (src/main.py) or the passivbot CLI (v7.9+, v8)
+                     * @enum {unknown}
+                     */
+                    passivbotKind?: "v7" | "cli";
+                    /** @description Python (or venv) interpreter: an absolute path or a command on PATH */
+                    pythonPath?: string;
+                };
+            };
+        };
+        responses: {
+            /** @description Every error answers with this envelope */
+            "4XX": {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description Every error answers with this envelope */
+            "5XX": {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description Default Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        /** @description Where bots' working files go (empty: <dataDir>/bots) */
+                        dataDir: string | "";
+                        /** @description Where bot and job logs go (empty: <dataDir>/logs) */
+                        logDir: string | "";
+                        /** @description Passivbot checkout on this host (empty: not configured) */
+                        passivbotDir: string | "";
+                        /**
+                         * @description v7 scripts (src/main.py) or the passivbot CLI (v7.9+, v8)
+                         * @enum {unknown}
+                         */
+                        passivbotKind: "v7" | "cli";
+                        /** @description Python (or venv) interpreter: an absolute path or a command on PATH */
+                        pythonPath: string;
+                    };
+                };
+            };
+        };
+    };
+    listUsers: {
+        parameters: {
+            query?: {
+                active?: boolean;
+                limit?: number;
+                page?: number;
+                q?: string;
+                /** @description viewer reads; operator also operates; admin also manages */
+                role?: "viewer" | "operator" | "admin";
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Every error answers with this envelope */
+            "4XX": {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description Every error answers with this envelope */
+            "5XX": {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description Default Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        pagination: {
+                            limit: number;
+                            page: number;
+                            total: number;
+                            totalPages: number;
+                        };
+                        users: components["schemas"]["User"][];
+                    };
+                };
+            };
+        };
+    };
+    createUser: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": {
+                    active?: boolean;
+                    /** Format: email */
+                    email?: string | null;
+                    password: string;
+                    /**
+                     * @description viewer reads; operator also operates; admin also manages
+                     * @enum {unknown}
+                     */
+                    role: "viewer" | "operator" | "admin";
+                    /** @description letters, digits, . _ - */
+                    username: string;
+                };
+            };
+        };
+        responses: {
+            /** @description Every error answers with this envelope */
+            "4XX": {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description Every error answers with this envelope */
+            "5XX": {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description Default Response */
+            201: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        active: boolean;
+                        /** Format: date-time */
+                        createdAt: string;
+                        email: string | null;
+                        id: string;
+                        /** Format: date-time */
+                        lastLogin: string | null;
+                        /**
+                         * @description viewer reads; operator also operates; admin also manages
+                         * @enum {unknown}
+                         */
+                        role: "viewer" | "operator" | "admin";
+                        /** Format: date-time */
+                        updatedAt: string;
+                        username: string;
+                    };
+                };
+            };
+        };
+    };
+    getUser: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Every error answers with this envelope */
+            "4XX": {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description Every error answers with this envelope */
+            "5XX": {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description Default Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        active: boolean;
+                        /** Format: date-time */
+                        createdAt: string;
+                        email: string | null;
+                        id: string;
+                        /** Format: date-time */
+                        lastLogin: string | null;
+                        /**
+                         * @description viewer reads; operator also operates; admin also manages
+                         * @enum {unknown}
+                         */
+                        role: "viewer" | "operator" | "admin";
+                        /** Format: date-time */
+                        updatedAt: string;
+                        username: string;
+                    };
+                };
+            };
+        };
+    };
+    updateUser: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": {
+                    active?: boolean;
+                    /** Format: email */
+                    email?: string | null;
+                    /**
+                     * @description viewer reads; operator also operates; admin also manages
+                     * @enum {unknown}
+                     */
+                    role?: "viewer" | "operator" | "admin";
+                };
+            };
+        };
+        responses: {
+            /** @description Every error answers with this envelope */
+            "4XX": {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description Every error answers with this envelope */
+            "5XX": {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description Default Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        active: boolean;
+                        /** Format: date-time */
+                        createdAt: string;
+                        email: string | null;
+                        id: string;
+                        /** Format: date-time */
+                        lastLogin: string | null;
+                        /**
+                         * @description viewer reads; operator also operates; admin also manages
+                         * @enum {unknown}
+                         */
+                        role: "viewer" | "operator" | "admin";
+                        /** Format: date-time */
+                        updatedAt: string;
+                        username: string;
+                    };
+                };
+            };
+        };
+    };
+    deleteUser: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Every error answers with this envelope */
+            "4XX": {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description Every error answers with this envelope */
+            "5XX": {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description Default Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        /** @enum {boolean} */
+                        ok: true;
+                    };
+                };
+            };
+        };
+    };
+    resetUserPassword: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                id: string;
+            };
+            cookie?: never;
+        };
+        /** @description Omit newPassword to have one generated and returned once */
+        requestBody: {
+            content: {
+                "application/json": {
+                    newPassword?: string;
+                };
+            };
+        };
+        responses: {
+            /** @description Every error answers with this envelope */
+            "4XX": {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description Every error answers with this envelope */
+            "5XX": {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description Default Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        /** @enum {boolean} */
+                        ok: true;
+                        temporaryPassword?: string;
+                    };
+                };
+            };
+        };
+    };
+    changeOwnPassword: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": {
+                    currentPassword: string;
+                    /**
+                     * @description Keep your API tokens working; by default the change ends them with your other sessions
+                     * @default false
+                     */
+                    keepApiTokens?: boolean;
+                    newPassword: string;
+                };
+            };
+        };
+        responses: {
+            /** @description Every error answers with this envelope */
+            "4XX": {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description Every error answers with this envelope */
+            "5XX": {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description Default Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        /** @enum {boolean} */
+                        ok: true;
+                    };
+                };
+            };
+        };
+    };
+    deployVpsServer: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Every error answers with this envelope */
+            "4XX": {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description Every error answers with this envelope */
+            "5XX": {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description Default Response */
+            202: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        operationId: string;
+                        /** Format: date-time */
+                        startedAt: string;
+                        /** @enum {string} */
+                        status: "in_progress";
+                    };
+                };
+            };
+        };
+    };
+    listVpsServers: {
+        parameters: {
+            query?: {
+                limit?: number;
+                page?: number;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Every error answers with this envelope */
+            "4XX": {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description Every error answers with this envelope */
+            "5XX": {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description Default Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        pagination: {
+                            limit: number;
+                            page: number;
+                            total: number;
+                            totalPages: number;
+                        };
+                        servers: components["schemas"]["Environment"][];
+                    };
+                };
+            };
+        };
+    };
+    createVpsServer: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": {
+                    commands?: {
+                        restart: {
+                            /** @description JSON body; left out keeps the stored one, null removes it */
+                            body?: {
+                                [key: string]: unknown;
+                            } | null;
+                            /** @description seal the body at rest and never return it */
+                            bodySecret?: boolean;
+                            /** @description ssh: run as given on the host */
+                            command?: string;
+                            enabled: boolean;
+                            /** @description HTTP headers. Values are secret: sealed at rest and never returned (responses show `{ "set": true }`). A value sets a header, null removes it, `{}` or `{ "set": true }` or leaving the name out keeps the stored value; `headers: null` removes all. Values are kept only while the URL keeps its origin. */
+                            headers?: {
+                                [key: string]: string | (never | null) | {
+                                    /** @enum {boolean} */
+                                    set?: true;
+                                };
+                            } | null;
+                            /** @enum {unknown} */
+                            method?: "GET" | "HEAD" | "POST" | "PUT" | "PATCH" | "DELETE";
+                            /** @description http(s) URL */
+                            url?: string;
+                        };
+                        /** @enum {unknown} */
+                        type: "ssh" | "http";
+                    } | null;
+                    /** @description Secret parts are write-only: omit to keep, null to clear */
+                    credentials: {
+                        /** @description write-only */
+                        passphrase?: string | null;
+                        /** @description write-only */
+                        password?: string | null;
+                        /** @description OpenSSH or PEM private key; write-only */
+                        privateKey?: string | null;
+                        /** @enum {unknown} */
+                        type: "key" | "password";
+                        username: string;
+                    };
+                    description?: string;
+                    /** @description http(s) URL */
+                    environmentURL?: string | null;
+                    healthCheck?: {
+                        /** @description ssh: probe command; exit 0 is healthy */
+                        command?: string;
+                        /** @description seconds above which a success is degraded */
+                        degradedAfter?: number;
+                        enabled: boolean;
+                        /** @description http: URL; tcp: host:port */
+                        endpoint?: string;
+                        /** @description HTTP headers. Values are secret: sealed at rest and never returned (responses show `{ "set": true }`). A value sets a header, null removes it, `{}` or `{ "set": true }` or leaving the name out keeps the stored value; `headers: null` removes all. Values are kept only while the URL keeps its origin. */
+                        headers?: {
+                            [key: string]: string | (never | null) | {
+                                /** @enum {boolean} */
+                                set?: true;
+                            };
+                        } | null;
+                        /** @description seconds between checks */
+                        interval: number;
+                        /** @enum {unknown} */
+                        method?: "GET" | "HEAD" | "POST" | "PUT" | "PATCH" | "DELETE";
+                        /** @description failures in a row tolerated before unhealthy */
+                        retries: number;
+                        /** @description seconds */
+                        timeout: number;
+                        /** @enum {unknown} */
+                        type: "http" | "tcp" | "ssh" | "none";
+                        validation?: {
+                            /** @enum {unknown} */
+                            type: "statusCode" | "jsonRegex" | "bodyRegex";
+                            value: string;
+                        };
+                    };
+                    /** @description pin the host key instead of trusting on first use */
+                    hostKey?: {
+                        /** @description OpenSSH SHA256 fingerprint, as `ssh-keygen -l` prints it */
+                        fingerprint: string;
+                    };
+                    /** @description free-form labels */
+                    metadata?: {
+                        [key: string]: unknown;
+                    };
+                    /** @description letters, digits, . _ - */
+                    name: string;
+                    runtime?: {
+                        /** @enum {unknown} */
+                        kind?: "v7" | "cli";
+                        passivbotDir?: string;
+                        pythonPath?: string;
+                        workDir?: string;
+                    };
+                    target: {
+                        /** @description host name, IPv4 or IPv6 address */
+                        domain?: string;
+                        /** @description host name, IPv4 or IPv6 address */
+                        host: string;
+                        port?: number;
+                    };
+                    /** @description command/url/body may contain {VERSION}, replaced by the validated, quoted version */
+                    upgradeConfig?: {
+                        /** @description JSON body; left out keeps the stored one, null removes it */
+                        body?: {
+                            [key: string]: unknown;
+                        } | null;
+                        /** @description seal the body at rest and never return it */
+                        bodySecret?: boolean;
+                        /** @description ssh: run as given on the host */
+                        command?: string;
+                        enabled: boolean;
+                        /** @description HTTP headers. Values are secret: sealed at rest and never returned (responses show `{ "set": true }`). A value sets a header, null removes it, `{}` or `{ "set": true }` or leaving the name out keeps the stored value; `headers: null` removes all. Values are kept only while the URL keeps its origin. */
+                        headers?: {
+                            [key: string]: string | (never | null) | {
+                                /** @enum {boolean} */
+                                set?: true;
+                            };
+                        } | null;
+                        /** @enum {unknown} */
+                        method?: "GET" | "HEAD" | "POST" | "PUT" | "PATCH" | "DELETE";
+                        /** @enum {unknown} */
+                        type: "ssh" | "http";
+                        /** @description http(s) URL */
+                        url?: string;
+                        /** @description http(s) URL */
+                        versionListURL?: string;
+                        /** @description where the list is in the JSON: versions, data.releases[*].tag */
+                        versionPath?: string;
+                    } | null;
+                };
+            };
+        };
+        responses: {
+            /** @description Every error answers with this envelope */
+            "4XX": {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description Every error answers with this envelope */
+            "5XX": {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description Default Response */
+            201: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        commands: {
+                            restart: {
+                                /** @description absent when bodySecret */
+                                body?: {
+                                    [key: string]: unknown;
+                                };
+                                bodySecret?: boolean;
+                                command?: string;
+                                enabled: boolean;
+                                /** @description header names; values are write-only */
+                                headers?: {
+                                    [key: string]: {
+                                        /** @enum {boolean} */
+                                        set: true;
+                                    };
+                                };
+                                /** @enum {unknown} */
+                                method?: "GET" | "HEAD" | "POST" | "PUT" | "PATCH" | "DELETE";
+                                url?: string;
+                            };
+                            /** @enum {unknown} */
+                            type: "ssh" | "http";
+                        } | null;
+                        credentials: {
+                            hasPassphrase: boolean;
+                            hasPassword: boolean;
+                            hasPrivateKey: boolean;
+                            keyFingerprint: string | null;
+                            /** @enum {unknown} */
+                            type: "key" | "password";
+                            username: string;
+                        } | null;
+                        description: string;
+                        environmentURL: string | null;
+                        healthCheck: {
+                            /** @description ssh: probe command; exit 0 is healthy */
+                            command?: string;
+                            /** @description seconds above which a success is degraded */
+                            degradedAfter?: number;
+                            enabled: boolean;
+                            /** @description http: URL; tcp: host:port */
+                            endpoint?: string;
+                            /** @description header names; values are write-only */
+                            headers?: {
+                                [key: string]: {
+                                    /** @enum {boolean} */
+                                    set: true;
+                                };
+                            };
+                            /** @description seconds between checks */
+                            interval: number;
+                            /** @enum {unknown} */
+                            method?: "GET" | "HEAD" | "POST" | "PUT" | "PATCH" | "DELETE";
+                            /** @description failures in a row tolerated before unhealthy */
+                            retries: number;
+                            /** @description seconds */
+                            timeout: number;
+                            /** @enum {unknown} */
+                            type: "http" | "tcp" | "ssh" | "none";
+                            validation?: {
+                                /** @enum {unknown} */
+                                type: "statusCode" | "jsonRegex" | "bodyRegex";
+                                value: string;
+                            };
+                        };
+                        hostKey: {
+                            fingerprint: string | null;
+                            mismatch: {
+                                fingerprint: string;
+                                /** Format: date-time */
+                                seenAt: string;
+                            } | null;
+                            pinned: boolean;
+                            /** Format: date-time */
+                            trustedAt: string | null;
+                        } | null;
+                        id: string;
+                        /** @enum {unknown} */
+                        kind: "local" | "ssh";
+                        metadata: {
+                            [key: string]: unknown;
+                        };
+                        name: string;
+                        runtime: {
+                            /** @enum {unknown} */
+                            kind: "v7" | "cli";
+                            passivbotDir: string;
+                            pythonPath: string;
+                            workDir: string;
+                        };
+                        status: {
+                            consecutiveFailures: number;
+                            /** @enum {unknown} */
+                            health: "healthy" | "unhealthy" | "degraded" | "pending" | "unknown" | "host_key_mismatch";
+                            /** Format: date-time */
+                            lastCheck: string | null;
+                            /** Format: date-time */
+                            lastHealthyAt: string | null;
+                            message: string;
+                            responseTime: number | null;
+                        };
+                        systemInfo: components["schemas"]["SystemInfo"] | (never | null);
+                        target: {
+                            domain?: string;
+                            host: string;
+                            port: number;
+                        } | null;
+                        timestamps: {
+                            /** Format: date-time */
+                            createdAt: string;
+                            /** Format: date-time */
+                            updatedAt: string;
+                        };
+                        upgradeConfig: {
+                            /** @description absent when bodySecret */
+                            body?: {
+                                [key: string]: unknown;
+                            };
+                            bodySecret?: boolean;
+                            command?: string;
+                            enabled: boolean;
+                            /** @description header names; values are write-only */
+                            headers?: {
+                                [key: string]: {
+                                    /** @enum {boolean} */
+                                    set: true;
+                                };
+                            };
+                            /** @enum {unknown} */
+                            method?: "GET" | "HEAD" | "POST" | "PUT" | "PATCH" | "DELETE";
+                            /** @enum {unknown} */
+                            type: "ssh" | "http";
+                            url?: string;
+                            /** @description http(s) URL */
+                            versionListURL?: string;
+                            /** @description where the list is in the JSON: versions, data.releases[*].tag */
+                            versionPath?: string;
+                        } | null;
+                    };
+                };
+            };
+        };
+    };
+    updateVpsServer: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": {
+                    commands?: {
+                        restart: {
+                            /** @description JSON body; left out keeps the stored one, null removes it */
+                            body?: {
+                                [key: string]: unknown;
+                            } | null;
+                            /** @description seal the body at rest and never return it */
+                            bodySecret?: boolean;
+                            /** @description ssh: run as given on the host */
+                            command?: string;
+                            enabled: boolean;
+                            /** @description HTTP headers. Values are secret: sealed at rest and never returned (responses show `{ "set": true }`). A value sets a header, null removes it, `{}` or `{ "set": true }` or leaving the name out keeps the stored value; `headers: null` removes all. Values are kept only while the URL keeps its origin. */
+                            headers?: {
+                                [key: string]: string | (never | null) | {
+                                    /** @enum {boolean} */
+                                    set?: true;
+                                };
+                            } | null;
+                            /** @enum {unknown} */
+                            method?: "GET" | "HEAD" | "POST" | "PUT" | "PATCH" | "DELETE";
+                            /** @description http(s) URL */
+                            url?: string;
+                        };
+                        /** @enum {unknown} */
+                        type: "ssh" | "http";
+                    } | null;
+                    credentials?: {
+                        /** @description write-only */
+                        passphrase?: string | null;
+                        /** @description write-only */
+                        password?: string | null;
+                        /** @description OpenSSH or PEM private key; write-only */
+                        privateKey?: string | null;
+                        /** @enum {unknown} */
+                        type?: "key" | "password";
+                        username?: string;
+                    };
+                    description?: string;
+                    /** @description http(s) URL */
+                    environmentURL?: string | null;
+                    healthCheck?: {
+                        /** @description ssh: probe command; exit 0 is healthy */
+                        command?: string;
+                        /** @description seconds above which a success is degraded */
+                        degradedAfter?: number;
+                        enabled: boolean;
+                        /** @description http: URL; tcp: host:port */
+                        endpoint?: string;
+                        /** @description HTTP headers. Values are secret: sealed at rest and never returned (responses show `{ "set": true }`). A value sets a header, null removes it, `{}` or `{ "set": true }` or leaving the name out keeps the stored value; `headers: null` removes all. Values are kept only while the URL keeps its origin. */
+                        headers?: {
+                            [key: string]: string | (never | null) | {
+                                /** @enum {boolean} */
+                                set?: true;
+                            };
+                        } | null;
+                        /** @description seconds between checks */
+                        interval: number;
+                        /** @enum {unknown} */
+                        method?: "GET" | "HEAD" | "POST" | "PUT" | "PATCH" | "DELETE";
+                        /** @description failures in a row tolerated before unhealthy */
+                        retries: number;
+                        /** @description seconds */
+                        timeout: number;
+                        /** @enum {unknown} */
+                        type: "http" | "tcp" | "ssh" | "none";
+                        validation?: {
+                            /** @enum {unknown} */
+                            type: "statusCode" | "jsonRegex" | "bodyRegex";
+                            value: string;
+                        };
+                    };
+                    /** @description free-form labels */
+                    metadata?: {
+                        [key: string]: unknown;
+                    };
+                    /** @description letters, digits, . _ - */
+                    name?: string;
+                    runtime?: {
+                        /** @enum {unknown} */
+                        kind?: "v7" | "cli";
+                        passivbotDir?: string;
+                        pythonPath?: string;
+                        workDir?: string;
+                    };
+                    target?: {
+                        /** @description host name, IPv4 or IPv6 address */
+                        domain?: string;
+                        /** @description host name, IPv4 or IPv6 address */
+                        host: string;
+                        port?: number;
+                    };
+                    /** @description command/url/body may contain {VERSION}, replaced by the validated, quoted version */
+                    upgradeConfig?: {
+                        /** @description JSON body; left out keeps the stored one, null removes it */
+                        body?: {
+                            [key: string]: unknown;
+                        } | null;
+                        /** @description seal the body at rest and never return it */
+                        bodySecret?: boolean;
+                        /** @description ssh: run as given on the host */
+                        command?: string;
+                        enabled: boolean;
+                        /** @description HTTP headers. Values are secret: sealed at rest and never returned (responses show `{ "set": true }`). A value sets a header, null removes it, `{}` or `{ "set": true }` or leaving the name out keeps the stored value; `headers: null` removes all. Values are kept only while the URL keeps its origin. */
+                        headers?: {
+                            [key: string]: string | (never | null) | {
+                                /** @enum {boolean} */
+                                set?: true;
+                            };
+                        } | null;
+                        /** @enum {unknown} */
+                        method?: "GET" | "HEAD" | "POST" | "PUT" | "PATCH" | "DELETE";
+                        /** @enum {unknown} */
+                        type: "ssh" | "http";
+                        /** @description http(s) URL */
+                        url?: string;
+                        /** @description http(s) URL */
+                        versionListURL?: string;
+                        /** @description where the list is in the JSON: versions, data.releases[*].tag */
+                        versionPath?: string;
+                    } | null;
+                };
+            };
+        };
+        responses: {
+            /** @description Every error answers with this envelope */
+            "4XX": {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description Every error answers with this envelope */
+            "5XX": {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description Default Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        commands: {
+                            restart: {
+                                /** @description absent when bodySecret */
+                                body?: {
+                                    [key: string]: unknown;
+                                };
+                                bodySecret?: boolean;
+                                command?: string;
+                                enabled: boolean;
+                                /** @description header names; values are write-only */
+                                headers?: {
+                                    [key: string]: {
+                                        /** @enum {boolean} */
+                                        set: true;
+                                    };
+                                };
+                                /** @enum {unknown} */
+                                method?: "GET" | "HEAD" | "POST" | "PUT" | "PATCH" | "DELETE";
+                                url?: string;
+                            };
+                            /** @enum {unknown} */
+                            type: "ssh" | "http";
+                        } | null;
+                        credentials: {
+                            hasPassphrase: boolean;
+                            hasPassword: boolean;
+                            hasPrivateKey: boolean;
+                            keyFingerprint: string | null;
+                            /** @enum {unknown} */
+                            type: "key" | "password";
+                            username: string;
+                        } | null;
+                        description: string;
+                        environmentURL: string | null;
+                        healthCheck: {
+                            /** @description ssh: probe command; exit 0 is healthy */
+                            command?: string;
+                            /** @description seconds above which a success is degraded */
+                            degradedAfter?: number;
+                            enabled: boolean;
+                            /** @description http: URL; tcp: host:port */
+                            endpoint?: string;
+                            /** @description header names; values are write-only */
+                            headers?: {
+                                [key: string]: {
+                                    /** @enum {boolean} */
+                                    set: true;
+                                };
+                            };
+                            /** @description seconds between checks */
+                            interval: number;
+                            /** @enum {unknown} */
+                            method?: "GET" | "HEAD" | "POST" | "PUT" | "PATCH" | "DELETE";
+                            /** @description failures in a row tolerated before unhealthy */
+                            retries: number;
+                            /** @description seconds */
+                            timeout: number;
+                            /** @enum {unknown} */
+                            type: "http" | "tcp" | "ssh" | "none";
+                            validation?: {
+                                /** @enum {unknown} */
+                                type: "statusCode" | "jsonRegex" | "bodyRegex";
+                                value: string;
+                            };
+                        };
+                        hostKey: {
+                            fingerprint: string | null;
+                            mismatch: {
+                                fingerprint: string;
+                                /** Format: date-time */
+                                seenAt: string;
+                            } | null;
+                            pinned: boolean;
+                            /** Format: date-time */
+                            trustedAt: string | null;
+                        } | null;
+                        id: string;
+                        /** @enum {unknown} */
+                        kind: "local" | "ssh";
+                        metadata: {
+                            [key: string]: unknown;
+                        };
+                        name: string;
+                        runtime: {
+                            /** @enum {unknown} */
+                            kind: "v7" | "cli";
+                            passivbotDir: string;
+                            pythonPath: string;
+                            workDir: string;
+                        };
+                        status: {
+                            consecutiveFailures: number;
+                            /** @enum {unknown} */
+                            health: "healthy" | "unhealthy" | "degraded" | "pending" | "unknown" | "host_key_mismatch";
+                            /** Format: date-time */
+                            lastCheck: string | null;
+                            /** Format: date-time */
+                            lastHealthyAt: string | null;
+                            message: string;
+                            responseTime: number | null;
+                        };
+                        systemInfo: components["schemas"]["SystemInfo"] | (never | null);
+                        target: {
+                            domain?: string;
+                            host: string;
+                            port: number;
+                        } | null;
+                        timestamps: {
+                            /** Format: date-time */
+                            createdAt: string;
+                            /** Format: date-time */
+                            updatedAt: string;
+                        };
+                        upgradeConfig: {
+                            /** @description absent when bodySecret */
+                            body?: {
+                                [key: string]: unknown;
+                            };
+                            bodySecret?: boolean;
+                            command?: string;
+                            enabled: boolean;
+                            /** @description header names; values are write-only */
+                            headers?: {
+                                [key: string]: {
+                                    /** @enum {boolean} */
+                                    set: true;
+                                };
+                            };
+                            /** @enum {unknown} */
+                            method?: "GET" | "HEAD" | "POST" | "PUT" | "PATCH" | "DELETE";
+                            /** @enum {unknown} */
+                            type: "ssh" | "http";
+                            url?: string;
+                            /** @description http(s) URL */
+                            versionListURL?: string;
+                            /** @description where the list is in the JSON: versions, data.releases[*].tag */
+                            versionPath?: string;
+                        } | null;
+                    };
+                };
+            };
+        };
+    };
+    deleteVpsServer: {
+        parameters: {
+            query?: {
+                force?: boolean;
+            };
+            header?: never;
+            path: {
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Every error answers with this envelope */
+            "4XX": {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description Every error answers with this envelope */
+            "5XX": {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description Default Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        /** @enum {boolean} */
+                        ok: true;
+                    };
+                };
+            };
+        };
+    };
+}
