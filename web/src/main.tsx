@@ -1,6 +1,6 @@
 import '@mantine/core/styles.css';
 import '@mantine/notifications/styles.css';
-import { createTheme, MantineProvider, type CSSVariablesResolver } from '@mantine/core';
+import { createTheme, Loader, MantineProvider, type CSSVariablesResolver } from '@mantine/core';
 import { Notifications } from '@mantine/notifications';
 import { QueryClientProvider } from '@tanstack/react-query';
 import { RouterProvider } from '@tanstack/react-router';
@@ -12,7 +12,13 @@ import { HubProvider } from './lib/hub';
 import { queryClient } from './lib/query-client';
 
 // Shade 8 keeps white text on primary buttons above WCAG AA contrast (4.5:1).
-const theme = createTheme({ primaryColor: 'blue', primaryShade: { light: 8, dark: 8 }, defaultRadius: 'sm' });
+const theme = createTheme({
+  primaryColor: 'blue',
+  primaryShade: { light: 8, dark: 8 },
+  defaultRadius: 'sm',
+  // A spinner is a live status: its aria-label needs a role to be allowed (axe aria-prohibited-attr).
+  components: { Loader: Loader.extend({ defaultProps: { role: 'status' } }) },
+});
 
 /** The server no longer accepts this session (API 401 or hub close 4001): back to sign-in, saying why. */
 function sessionExpired(): void {
