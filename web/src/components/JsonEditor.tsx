@@ -3,8 +3,8 @@
  * by JSON path (`live.leverage`) drawn at that value and listed under the editor.
  */
 import { json, jsonParseLinter } from '@codemirror/lang-json';
-import { forceLinting, lintGutter, linter, type Diagnostic } from '@codemirror/lint';
-import { Compartment, EditorState } from '@codemirror/state';
+import { lintGutter, linter, type Diagnostic } from '@codemirror/lint';
+import { Compartment, EditorState, StateEffect } from '@codemirror/state';
 import { Anchor, Box, List, Text } from '@mantine/core';
 import { basicSetup, EditorView } from 'codemirror';
 import { useEffect, useMemo, useRef } from 'react';
@@ -36,6 +36,9 @@ export function jsonSyntaxError(text: string): string | null {
     return error instanceof Error ? error.message : String(error);
   }
 }
+
+/** Dispatched when the caller's issues change: the linter runs again to draw them. */
+const issuesChanged = StateEffect.define<null>();
 
 const theme = EditorView.theme({
   '&': { fontSize: '13px', border: '1px solid var(--mantine-color-default-border)', borderRadius: 'var(--mantine-radius-sm)', backgroundColor: 'var(--mantine-color-body)', color: 'var(--mantine-color-text)' },
@@ -77,10 +80,11 @@ export function JsonEditor({ value, onChange, readOnly = false, issues = [], lab
           basicSetup,
           json(),
           lintGutter(),
-          linter((v) => [...parseLint(v), ...apiLint(v)], { delay: 300 }),
+          linter((v) => [...parseLint(v), ...apiLint(v)], { delay: 300, needsRefresh: (update) => update.transactions.some((tr) => tr.effects.some((e) => e.is(issuesChanged))) }),
           theme,
           EditorView.theme({ '.cm-scroller': { maxHeight: height, minHeight: '160px' } }),
-          EditorView.contentAttributes.of({ 'aria-label': label }),
+          // tabindex: keyboard users reach (and scroll) the text even when it is read-only.
+          EditorView.contentAttributes.of({ 'aria-label': label, tabindex: '0' }),
           editable.of([EditorState.readOnly.of(readOnly), EditorView.editable.of(!readOnly)]),
           EditorView.updateListener.of((update) => {
             if (update.docChanged) onChangeRef.current?.(update.state.doc.toString());
@@ -107,7 +111,7 @@ export function JsonEditor({ value, onChange, readOnly = false, issues = [], lab
 
   useEffect(() => {
     issuesRef.current = issues;
-    if (view.current) forceLinting(view.current);
+    view.current?.dispatch({ effects: issuesChanged.of(null) });
   }, [issues]);
 
   const syntax = jsonSyntaxError(value);
@@ -129,16 +133,18 @@ export function JsonEditor({ value, onChange, readOnly = false, issues = [], lab
         </Text>
       )}
       {issues.length > 0 && (
-        <List size="sm" mt={4} spacing={2} role="alert" aria-label="Config errors" c="red.8">
-          {issues.map((issue) => (
-            <List.Item key={`${issue.path}:${issue.message}`}>
-              <Anchor component="button" type="button" size="sm" c="red.8" onClick={() => jumpTo(issue.path)} data-path={issue.path}>
-                {issue.path || 'config'}
-              </Anchor>
-              : {issue.message}
-            </List.Item>
-          ))}
-        </List>
+        <Box role="alert" aria-label="Config errors">
+          <List size="sm" mt={4} spacing={2} c="red.8">
+            {issues.map((issue) => (
+              <List.Item key={`${issue.path}:${issue.message}`}>
+                <Anchor component="button" type="button" size="sm" c="red.8" onClick={() => jumpTo(issue.path)} data-path={issue.path}>
+                  {issue.path || 'config'}
+                </Anchor>
+                : {issue.message}
+              </List.Item>
+            ))}
+          </List>
+        </Box>
       )}
     </Box>
   );

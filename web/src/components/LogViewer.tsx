@@ -88,7 +88,7 @@ const Toolbar = memo(
   function Toolbar({ follow, onFollow, newCount, level, onLevel, query, onQuery, downloadHref }: ToolbarProps) {
     return (
       <>
-        <Button size="xs" variant={follow ? 'filled' : 'light'} onClick={() => onFollow(!follow)} aria-pressed={follow}>
+        <Button size="xs" variant={follow ? 'filled' : 'default'} onClick={() => onFollow(!follow)} aria-pressed={follow}>
           {follow ? 'Pause' : 'Follow'}
         </Button>
         {!follow && newCount > 0 && (

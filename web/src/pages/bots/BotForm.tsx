@@ -64,7 +64,7 @@ export function ChangesTable({ changes, beforeLabel, afterLabel }: { changes: Co
               <Table.Td ff="monospace" c="red.9">
                 {showValue(c.before)}
               </Table.Td>
-              <Table.Td ff="monospace" c="green.9">
+              <Table.Td ff="monospace" fw={600}>
                 {showValue(c.after)}
               </Table.Td>
             </Table.Tr>
@@ -228,7 +228,7 @@ export function BotForm({ instance, onDone, onCancel }: BotFormProps) {
           </Button>
         </Group>
       </Stack>
-      <Modal opened={review !== null} onClose={() => setReview(null)} title="Changes to save" size="xl">
+      <Modal opened={review !== null} onClose={() => setReview(null)} title="Changes to save" size="xl" closeButtonProps={{ 'aria-label': 'Close' }}>
         {review && (
           <Stack>
             <Text size="sm">

@@ -85,17 +85,17 @@ function Actions({ bot }: { bot: Instance }) {
         </Button>
       )}
       {active && (
-        <Button color="orange" variant="light" onClick={() => void run('stop')} loading={busy('stop')}>
+        <Button variant="default" onClick={() => void run('stop')} loading={busy('stop')}>
           Stop
         </Button>
       )}
       {active && (
-        <Button variant="light" onClick={() => void run('restart')} loading={busy('restart')}>
+        <Button variant="default" onClick={() => void run('restart')} loading={busy('restart')}>
           Restart
         </Button>
       )}
       <ConfirmButton
-        variant="subtle"
+        variant="default"
         title={`Delete ${bot.name}?`}
         message="The bot is stopped (waiting for it) and deleted with its files on the host. Its config history is lost."
         confirmLabel="Delete bot"

@@ -93,7 +93,7 @@ export default function BotsPage() {
           <Group gap="xs">
             <Button onClick={openCreate}>New bot</Button>
             <ConfirmButton
-              variant="light"
+              variant="default"
               title="Stop every bot?"
               message="Every bot on every environment is stopped (gracefully, SIGINT first). This is recorded in the audit log."
               confirmLabel="Stop all bots"
@@ -132,12 +132,12 @@ export default function BotsPage() {
         <Group gap="xs" wrap="wrap" role="toolbar" aria-label="Selected bots">
           <Text size="sm">{chosen.length} selected</Text>
           {(['start', 'stop', 'restart'] as const).map((action) => (
-            <Button key={action} size="xs" variant="light" loading={bulk.isPending && bulk.variables?.action === action} onClick={() => void runBulk(action)}>
+            <Button key={action} size="xs" variant="default" loading={bulk.isPending && bulk.variables?.action === action} onClick={() => void runBulk(action)}>
               {action[0]?.toUpperCase()}
               {action.slice(1)}
             </Button>
           ))}
-          <Button size="xs" variant="subtle" onClick={() => setSelected(new Set())}>
+          <Button size="xs" variant="default" onClick={() => setSelected(new Set())}>
             Clear
           </Button>
         </Group>
@@ -225,7 +225,7 @@ export default function BotsPage() {
                       <Table.Td ta="right" ff="monospace">
                         {money(s.balance, s.currency)}
                       </Table.Td>
-                      <Table.Td ta="right" ff="monospace" visibleFrom="sm" c={s.realizedPnl > 0 ? 'green.9' : s.realizedPnl < 0 ? 'red.9' : undefined}>
+                      <Table.Td ta="right" ff="monospace" visibleFrom="sm" c={s.realizedPnl < 0 ? 'red.9' : undefined}>
                         {signedMoney(s.realizedPnl)}
                       </Table.Td>
                       <Table.Td visibleFrom="lg">{positions(s.positionsLong, s.positionsShort)}</Table.Td>
@@ -243,7 +243,7 @@ export default function BotsPage() {
         </div>
       )}
 
-      <Modal opened={creating} onClose={closeCreate} title="New bot" size="xl" fullScreen={false}>
+      <Modal opened={creating} onClose={closeCreate} title="New bot" size="xl" closeButtonProps={{ 'aria-label': 'Close' }}>
         <BotForm
           onCancel={closeCreate}
           onDone={(bot) => {

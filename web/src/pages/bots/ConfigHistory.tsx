@@ -54,7 +54,7 @@ export function ConfigHistory({ instance, canRestore }: { instance: Instance; ca
                 <Table.Td visibleFrom="sm">{v.note ?? ''}</Table.Td>
                 <Table.Td>
                   {v.version !== current && (
-                    <Button size="compact-xs" variant="subtle" onClick={() => setPicked(v.version)} aria-label={`Compare v${v.version} with the current version`}>
+                    <Button size="compact-xs" variant="default" onClick={() => setPicked(v.version)} aria-label={`Compare v${v.version} with the current version`}>
                       Compare
                     </Button>
                   )}
