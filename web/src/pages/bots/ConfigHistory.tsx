@@ -38,12 +38,12 @@ export function ConfigHistory({ instance, canRestore }: { instance: Instance; ca
                   <Group gap={4} wrap="nowrap">
                     v{v.version}
                     {v.version === current && (
-                      <Badge size="xs" variant="light">
+                      <Badge size="xs" variant="outline">
                         current
                       </Badge>
                     )}
                     {v.version === versions.data?.runningVersion && (
-                      <Badge size="xs" color="green" variant="light">
+                      <Badge size="xs" color="dark" variant="outline">
                         running
                       </Badge>
                     )}
