@@ -1,16 +1,18 @@
 import { Alert, Anchor, Box, Button, Card, Group, Loader, Modal, Stack, Table, Text, Title } from '@mantine/core';
 import { useDisclosure } from '@mantine/hooks';
 import { Link, useNavigate } from '@tanstack/react-router';
-import { useMemo } from 'react';
+import { lazy, Suspense, useMemo } from 'react';
 import { StatusBadge } from '../../components/StatusBadge';
 import { describeError } from '../../components/notifyError';
 import { useLiveInvalidate } from '../../lib/hub';
 import { useSession } from '../../lib/session';
 import { keys, useEnvironments, useInstances, type Environment } from './api';
-import { EnvironmentForm } from './EnvironmentForm';
 import { ago, latency } from './format';
 import { loadText, SystemBars, versionText } from './SystemBars';
 import classes from '../../components/readable.module.css';
+
+/** The add form (and its form library) loads when the dialog opens, not with the table. */
+const EnvironmentForm = lazy(() => import('./EnvironmentForm').then((m) => ({ default: m.EnvironmentForm })));
 
 const EnvLink = ({ env }: { env: Environment }) => (
   <Anchor renderRoot={(props) => <Link {...props} to="/fleet/$id" params={{ id: env.id }} />} fw={600}>
@@ -149,13 +151,17 @@ export default function FleetPage() {
         </>
       )}
       <Modal closeButtonProps={{ 'aria-label': 'Close' }} opened={adding} onClose={close} title="Add environment" size="xl" fullScreen={false}>
-        <EnvironmentForm
-          onCancel={close}
-          onSaved={(env) => {
-            close();
-            void navigate({ to: '/fleet/$id', params: { id: env.id } });
-          }}
-        />
+        {adding && (
+          <Suspense fallback={<Loader size="sm" aria-label="Loading the form" />}>
+            <EnvironmentForm
+              onCancel={close}
+              onSaved={(env) => {
+                close();
+                void navigate({ to: '/fleet/$id', params: { id: env.id } });
+              }}
+            />
+          </Suspense>
+        )}
       </Modal>
     </Stack>
   );
