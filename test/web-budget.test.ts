@@ -11,7 +11,7 @@ import { describe, expect, it } from 'vitest';
 import { WEB_OUT } from '../scripts/build-web.js';
 
 const BUDGET_GZIP_BYTES = 300 * 1024;
-const ROUTE_PAGES = ['FleetPage', 'EnvironmentPage', 'BotsPage', 'BotPage', 'AccountsPage'];
+const ROUTE_PAGES = ['SignInPage', 'Shell', 'FleetPage', 'EnvironmentPage', 'BotsPage', 'BotPage', 'AccountsPage'];
 
 /** `/assets/x.js` as written in index.html or a chunk -> `assets/x.js` under dist/web. */
 const local = (href: string): string => href.replace(/^\.?\//, '');
@@ -19,6 +19,7 @@ const local = (href: string): string => href.replace(/^\.?\//, '');
 /** The entry script and modulepreloads of index.html, plus their static imports, transitively. */
 function initialScripts(): string[] {
   const html = readFileSync(join(WEB_OUT, 'index.html'), 'utf8');
+  expect(html, 'index.html has no inline script (the CSP allows none)').not.toMatch(/<script(?![^>]*\bsrc=)[^>]*>/);
   const tags = [...html.matchAll(/<(script|link)\b[^>]*>/g)].map((m) => m[0]);
   const srcOf = (tag: string) => /\b(?:src|href)="([^"]+)"/.exec(tag)?.[1] ?? '';
   const roots = tags
