@@ -199,6 +199,12 @@ export function createInstancesService(deps: InstancesServiceDeps) {
         exchange: acct.exchange,
       };
       if (changes.length) Object.assign(patch, { config, symbols: approvedCoins(config), configVersion: current.configVersion + 1 });
+      // A coin-list change reaches a running bot through the files it re-reads: no restart. The
+      // files are written first, so the new version is saved already running in the same write:
+      // no reader (a GET, a hub event) ever sees it wanting a restart in between.
+      const runningConfig = changes.length && current.runningConfigVersion !== null ? await repo.versionConfig(id, current.runningConfigVersion) : undefined;
+      const appliedLive = runningConfig !== undefined && onlyCoinListsChanged(runningConfig, config) && (await supervisor.applyCoinLists({ ...current, config }));
+      if (appliedLive) patch.runningConfigVersion = current.configVersion + 1;
       const at = now();
       const updated = await deps.db
         .transaction()
@@ -206,16 +212,13 @@ export function createInstancesService(deps: InstancesServiceDeps) {
           if (changes.length) await repo.addVersion(id, current.configVersion + 1, config, at, actor?.username ?? null, input.note ?? null, trx);
           return repo.update(id, patch, at, trx);
         })
-        .catch((error: unknown) => {
+        .catch(async (error: unknown) => {
+          // Not saved: the running bot goes back to the coins of the config it runs.
+          if (appliedLive) await supervisor.applyCoinLists({ ...current, config: runningConfig }).catch(() => undefined);
           if (isUniqueViolation(error)) throw new AlreadyExistsError('instance', 'name', input.name ?? current.name);
           throw error;
         });
-      let record = updated ?? current;
-      // A coin-list change reaches a running bot through the files it re-reads: no restart.
-      const runningConfig = record.runningConfigVersion !== null ? await repo.versionConfig(id, record.runningConfigVersion) : undefined;
-      if (changes.length && runningConfig && onlyCoinListsChanged(runningConfig, config) && (await supervisor.applyCoinLists(record))) {
-        record = (await repo.update(id, { runningConfigVersion: record.configVersion }, now())) ?? record;
-      }
+      const record = updated ?? current;
       // api-keys.json holds exactly the accounts a host's bots use.
       if (record.environmentId !== current.environmentId) await syncKeysQuietly(current.environmentId, current);
       if (record.account !== current.account || record.environmentId !== current.environmentId) await syncKeysQuietly(record.environmentId);
