@@ -120,6 +120,7 @@ describe('web UI: bots, bot detail and the live log', { timeout: 180_000 }, () =
     await p.getByRole('button', { name: 'Start' }).click();
     const status = p.locator('[data-card="Status"] [data-status]');
     await eventually(() => status.getAttribute('data-status')).toBe('running');
+    const running = (await ui.api<Instance>('operator', 'GET', `/api/v1/instances/${botId}`)).body;
 
     // Backlog then live lines, in the log viewer; the health line fills the summary cards.
     const log = p.getByRole('log', { name: 'Log of ui-bot' });
@@ -154,9 +155,13 @@ describe('web UI: bots, bot detail and the live log', { timeout: 180_000 }, () =
     expect(await review.textContent()).toContain('["BTC","ETH","SOL"]');
     await expectPageAxeClean(p);
     await review.getByRole('button', { name: 'Save' }).click();
+    // Coins only: the page says it is saved, without a restart (no "(restart needed)", no badge).
+    await eventually(() => p.getByText('Saved ui-bot: config v2', { exact: true }).isVisible()).toBe(true);
+    expect(await p.getByText('restart needed').count()).toBe(0);
     await eventually(async () => (await ui.api<Instance>('operator', 'GET', `/api/v1/instances/${botId}`)).body.symbols).toEqual(['BTC', 'ETH', 'SOL']);
     const saved = (await ui.api<Instance>('operator', 'GET', `/api/v1/instances/${botId}`)).body;
-    expect(saved.configVersion).toBe(2);
+    // Coins only: written to the file the running bot re-reads, so no restart is needed.
+    expect(saved).toMatchObject({ configVersion: 2, runningConfigVersion: 2, restartNeeded: false, pid: running.pid });
     // Only the coin list changed (what the review showed).
     const diff = await ui.api<{ changes: { path: string }[] }>('operator', 'GET', `/api/v1/instances/${botId}/config/versions/2?against=1`);
     expect(diff.body.changes.map((c) => c.path)).toEqual(['live.approved_coins']);
