@@ -55,7 +55,7 @@ async function startChromium(): Promise<DebuggableChromium> {
     close: async () => {
       if (child.exitCode === null) child.kill('SIGTERM');
       await exited;
-      rmSync(profile, { recursive: true, force: true });
+      rmSync(profile, { recursive: true, force: true, maxRetries: 10, retryDelay: 100 }); // Chromium's helpers may still be writing
     },
   };
 }
