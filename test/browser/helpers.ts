@@ -170,12 +170,12 @@ export async function expectAxeClean(page: Page): Promise<void> {
   expect(bad, report).toEqual([]);
 }
 
-/** Saves test-results/screens/<name>-1280.png and <name>-375.png (full page), then restores the viewport. */
+/** Saves test-results/screens/<name>-1280.png, -1920.png and -375.png (full page), then restores the viewport. */
 export async function shots(page: Page, name: string): Promise<void> {
   mkdirSync(SCREENS_DIR, { recursive: true });
   const before = page.viewportSize() ?? { width: 1280, height: 800 };
-  for (const width of [1280, 375]) {
-    await page.setViewportSize({ width, height: width === 375 ? 812 : 800 });
+  for (const width of [1280, 1920, 375]) {
+    await page.setViewportSize({ width, height: width === 375 ? 812 : width === 1920 ? 1080 : 800 });
     await page.waitForTimeout(150); // let Mantine's media queries and layout settle
     await page.screenshot({ path: join(SCREENS_DIR, `${name}-${width}.png`), fullPage: true });
   }

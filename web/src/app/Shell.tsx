@@ -4,6 +4,7 @@
  */
 import {
   ActionIcon,
+  Anchor,
   AppShell,
   Badge,
   Burger,
@@ -32,11 +33,16 @@ import { useHubConnection, useHubStatus, type HubStatus } from '../lib/hub';
 import { useSession } from '../lib/session';
 import { useHubAlerts, type ShellAlert } from './alerts';
 
-const NAV = [
+/** Main navigation; `role` hides an entry from those below it (the page would only answer 403). */
+const NAV: readonly { to: '/fleet' | '/bots' | '/accounts' | '/jobs' | '/audit' | '/users' | '/settings'; label: string; role?: 'admin' }[] = [
   { to: '/fleet', label: 'Fleet' },
   { to: '/bots', label: 'Bots' },
   { to: '/accounts', label: 'Accounts' },
-] as const;
+  { to: '/jobs', label: 'Jobs' },
+  { to: '/audit', label: 'Audit log' },
+  { to: '/users', label: 'Users', role: 'admin' },
+  { to: '/settings', label: 'Settings' },
+];
 
 const HUB_BADGE: Record<HubStatus, { color: string; label: string; hint: string }> = {
   connected: { color: 'teal', label: 'Live', hint: 'Connected: changes appear as they happen' },
@@ -132,7 +138,7 @@ function AlertTray({ alerts, dismiss, clear, onNavigate }: { alerts: ShellAlert[
 
 export default function Shell() {
   useHubConnection();
-  const { user } = useSession();
+  const { user, can } = useSession();
   const [navOpened, { toggle: toggleNav, close: closeNav }] = useDisclosure(false);
   const { alerts, dismiss, clear } = useHubAlerts();
   const location = useLocation();
@@ -183,16 +189,16 @@ export default function Shell() {
 
       <AppShell.Navbar p="xs" aria-label="Main navigation">
         <AppShell.Section grow>
-          {NAV.map((item) => (
+          {NAV.filter((item) => !item.role || can(item.role)).map((item) => (
             <NavLink key={item.to} component={Link} to={item.to} label={item.label} active={location.pathname.startsWith(item.to)} variant="filled" onClick={closeNav} />
           ))}
         </AppShell.Section>
         <AppShell.Section>
           <Stack gap={4} p="xs">
             <Group gap="xs" wrap="nowrap">
-              <Text size="sm" fw={600} truncate data-testid="user-name">
+              <Anchor component={Link} to="/account" size="sm" fw={600} truncate data-testid="user-name" onClick={closeNav} aria-label={`My account (${user.username})`}>
                 {user.username}
-              </Text>
+              </Anchor>
               <Badge size="sm" variant="light" data-testid="user-role">
                 {user.role}
               </Badge>

@@ -66,7 +66,63 @@ const botsRoute = createRoute({ getParentRoute: () => appRoute, path: '/bots', c
 const botRoute = createRoute({ getParentRoute: () => appRoute, path: '/bots/$id', component: lazyRouteComponent(() => import('../pages/bots/BotPage')) });
 const accountsRoute = createRoute({ getParentRoute: () => appRoute, path: '/accounts', component: lazyRouteComponent(() => import('../pages/accounts/AccountsPage')) });
 
-const routeTree = rootRoute.addChildren([signInRoute, appRoute.addChildren([indexRoute, fleetRoute, environmentRoute, botsRoute, botRoute, accountsRoute])]);
+export type JobKind = 'backtest' | 'optimize';
+export interface NewJobSearch {
+  type?: JobKind;
+  /** Where the config comes from: `bot:<id>`, `version:<botId>:<n>`, `backtest:<jobId>`, `pareto:<jobId>:<entry>`, `optimize:<jobId>` or `template`. */
+  from?: string;
+}
+const jobsRoute = createRoute({ getParentRoute: () => appRoute, path: '/jobs', component: lazyRouteComponent(() => import('../pages/jobs/JobsPage')) });
+const newJobRoute = createRoute({
+  getParentRoute: () => appRoute,
+  path: '/jobs/new',
+  validateSearch: (search: Record<string, unknown>): NewJobSearch => ({
+    ...(search.type === 'backtest' || search.type === 'optimize' ? { type: search.type } : {}),
+    ...(typeof search.from === 'string' && search.from.length <= 200 ? { from: search.from } : {}),
+  }),
+  component: lazyRouteComponent(() => import('../pages/jobs/NewJobPage')),
+});
+const jobRoute = createRoute({ getParentRoute: () => appRoute, path: '/jobs/$id', component: lazyRouteComponent(() => import('../pages/jobs/JobPage')) });
+
+export interface CompareSearch {
+  /** Backtest job ids, comma-separated. */
+  ids?: string;
+}
+const backtestResultRoute = createRoute({ getParentRoute: () => appRoute, path: '/results/backtest/$id', component: lazyRouteComponent(() => import('../pages/results/BacktestResultPage')) });
+const optimizeResultRoute = createRoute({ getParentRoute: () => appRoute, path: '/results/optimize/$id', component: lazyRouteComponent(() => import('../pages/results/OptimizeResultPage')) });
+const compareRoute = createRoute({
+  getParentRoute: () => appRoute,
+  path: '/results/compare',
+  validateSearch: (search: Record<string, unknown>): CompareSearch => (typeof search.ids === 'string' && search.ids.length <= 2000 ? { ids: search.ids } : {}),
+  component: lazyRouteComponent(() => import('../pages/results/ComparePage')),
+});
+
+const auditRoute = createRoute({ getParentRoute: () => appRoute, path: '/audit', component: lazyRouteComponent(() => import('../pages/audit/AuditPage')) });
+const usersRoute = createRoute({ getParentRoute: () => appRoute, path: '/users', component: lazyRouteComponent(() => import('../pages/admin/UsersPage')) });
+const settingsRoute = createRoute({ getParentRoute: () => appRoute, path: '/settings', component: lazyRouteComponent(() => import('../pages/admin/SettingsPage')) });
+const myAccountRoute = createRoute({ getParentRoute: () => appRoute, path: '/account', component: lazyRouteComponent(() => import('../pages/account/MyAccountPage')) });
+
+const routeTree = rootRoute.addChildren([
+  signInRoute,
+  appRoute.addChildren([
+    indexRoute,
+    fleetRoute,
+    environmentRoute,
+    botsRoute,
+    botRoute,
+    accountsRoute,
+    jobsRoute,
+    newJobRoute,
+    jobRoute,
+    backtestResultRoute,
+    optimizeResultRoute,
+    compareRoute,
+    auditRoute,
+    usersRoute,
+    settingsRoute,
+    myAccountRoute,
+  ]),
+]);
 
 export const router = createRouter({
   routeTree,

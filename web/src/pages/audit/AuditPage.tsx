@@ -1,0 +1,6 @@
+// Scaffold: the page is being built (issue 12).
+import { Title } from '@mantine/core';
+
+export default function Page() {
+  return <Title order={1}>Audit log</Title>;
+}
