@@ -8,7 +8,7 @@ import { IdParams, Ok, responses } from '../../http/schemas.js';
 import { NotFoundError } from '../../lib/errors.js';
 import type { UsersRepo } from '../users/users.repo.js';
 import type { AuthService } from './auth.service.js';
-import { ApiTokenSchema, ChangePasswordBody, CreateApiTokenBody, CreatedApiToken, LoginBody, LoginResult, Me } from './auth.schemas.js';
+import { ApiTokenSchema, ChangePasswordBody, CreateApiTokenBody, CreatedApiToken, LoginBody, LoginResult, Me, SessionSchema } from './auth.schemas.js';
 
 const tags = ['auth'];
 
@@ -73,6 +73,27 @@ export const authRoutes: FastifyPluginAsyncTypebox<AuthRoutesOptions> = async (a
     },
     async (request) => {
       await auth.changePassword(principalOf(request), request.body, actorOf(request));
+      return { ok: true as const };
+    },
+  );
+
+  app.get(
+    '/auth/sessions',
+    {
+      config: { auth: 'viewer' },
+      schema: { operationId: 'listOwnSessions', tags, summary: 'Your live sessions (browser sign-ins and logins), newest first; the one making the request is marked current', response: responses({ 200: Type.Object({ sessions: Type.Array(SessionSchema) }) }) },
+    },
+    async (request) => ({ sessions: await auth.listSessions(principalOf(request)) }),
+  );
+
+  app.delete(
+    '/auth/sessions/:id',
+    {
+      config: { auth: 'viewer' },
+      schema: { operationId: 'revokeOwnSession', tags, summary: 'End one of your sessions; it stops working at once and its realtime connections close', params: IdParams, response: responses({ 200: Ok }) },
+    },
+    async (request) => {
+      await auth.revokeSession(principalOf(request), request.params.id, actorOf(request));
       return { ok: true as const };
     },
   );

@@ -50,3 +50,12 @@ export const CreateApiTokenBody = Type.Object(
 );
 
 export const CreatedApiToken = Type.Object({ ...ApiTokenSchema.properties, token: Type.String({ description: 'Shown once; store it now' }) });
+
+export const SessionSchema = Type.Object({
+  id: Type.String(),
+  createdAt: Timestamp,
+  expiresAt: Timestamp,
+  ip: Type.Union([Type.String(), Type.Null()], { description: 'Where the sign-in came from' }),
+  userAgent: Type.Union([Type.String(), Type.Null()], { description: 'The browser or client that signed in (first 512 characters)' }),
+  current: Type.Boolean({ description: 'The session making this request' }),
+});

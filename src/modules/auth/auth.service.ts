@@ -244,6 +244,28 @@ export function createAuthService(deps: AuthServiceDeps) {
       return { sessions: sessions.length, apiTokens: apiTokens.length };
     },
 
+    /** The caller's live sessions, the one making the request marked `current`. */
+    async listSessions(principal: Principal) {
+      const sessions = await credentialsRepo.listLiveSessions(principal.userId, now().toISOString());
+      return sessions.map((s) => ({ ...s, current: principal.kind === 'session' && s.id === principal.credentialId }));
+    },
+
+    /** Ends one of the caller's own sessions (another user's, or an ended one, is not found); its realtime connections close at once. */
+    async revokeSession(principal: Principal, id: string, actor: Actor): Promise<void> {
+      const session = await credentialsRepo.revokeOwnSession(id, principal.userId, now().toISOString());
+      if (!session) throw new NotFoundError('session', id);
+      emit({ kind: 'session', id });
+      const current = principal.kind === 'session' && principal.credentialId === id;
+      await audit.record({
+        type: 'auth',
+        level: 'info',
+        action: 'session_revoke',
+        message: `${principal.username} ended ${current ? 'their current' : 'a'} session${session.ip ? ` from ${session.ip}` : ''}`,
+        details: { sessionId: id, createdAt: session.createdAt, ip: session.ip, userAgent: session.userAgent },
+        actor,
+      });
+    },
+
     async createApiToken(principal: Principal, input: { name: string; expiresInDays?: number | undefined }, actor: Actor) {
       const token = `${API_TOKEN_PREFIX}${randomBytes(32).toString('base64url')}`;
       const createdAt = now();

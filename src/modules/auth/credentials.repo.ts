@@ -10,6 +10,14 @@ export interface CredentialOwner {
   lastUsedAt?: string | null;
 }
 
+export interface SessionInfo {
+  id: string;
+  createdAt: string;
+  expiresAt: string;
+  ip: string | null;
+  userAgent: string | null;
+}
+
 export interface ApiToken {
   id: string;
   name: string;
@@ -76,6 +84,32 @@ export function createCredentialsRepo(db: Db) {
         for (const row of rows) live.add(row.id);
       }
       return live;
+    },
+
+    /** A user's live sessions (not revoked, not expired), newest first. */
+    async listLiveSessions(userId: string, now: string, ex: Executor = db): Promise<SessionInfo[]> {
+      return ex
+        .selectFrom('sessions')
+        .select(['id', 'created_at as createdAt', 'expires_at as expiresAt', 'ip', 'user_agent as userAgent'])
+        .where('user_id', '=', userId)
+        .where('revoked_at', 'is', null)
+        .where('expires_at', '>', now)
+        .orderBy('created_at', 'desc')
+        .orderBy('id', 'desc')
+        .execute();
+    },
+
+    /** Revokes a live session only if it belongs to `userId`; returns it, or nothing when there is no such live session of theirs. */
+    async revokeOwnSession(id: string, userId: string, now: string, ex: Executor = db): Promise<SessionInfo | undefined> {
+      return ex
+        .updateTable('sessions')
+        .set({ revoked_at: now })
+        .where('id', '=', id)
+        .where('user_id', '=', userId)
+        .where('revoked_at', 'is', null)
+        .where('expires_at', '>', now)
+        .returning(['id', 'created_at as createdAt', 'expires_at as expiresAt', 'ip', 'user_agent as userAgent'])
+        .executeTakeFirst();
     },
 
     async revokeSession(id: string, now: string, ex: Executor = db): Promise<void> {

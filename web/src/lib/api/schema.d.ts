@@ -38,6 +38,23 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/v1/accounts/exchanges": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** The exchanges an account can be for, and the secret fields each one needs */
+        get: operations["listAccountExchanges"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/v1/auth/login": {
         parameters: {
             query?: never;
@@ -84,6 +101,40 @@ export interface paths {
         put?: never;
         post?: never;
         delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/auth/sessions": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** Your live sessions (browser sign-ins and logins), newest first; the one making the request is marked current */
+        get: operations["listOwnSessions"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/auth/sessions/{id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        post?: never;
+        /** End one of your sessions; it stops working at once and its realtime connections close */
+        delete: operations["revokeOwnSession"];
         options?: never;
         head?: never;
         patch?: never;
@@ -168,6 +219,23 @@ export interface paths {
         };
         /** Metrics and equity curve of a backtest; `?fills=N` adds a page of fills */
         get: operations["getBacktestResult"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/backtest/results/{id}/coins": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** PnL, fees and fill count per coin of a backtest */
+        get: operations["getBacktestCoinPnl"];
         put?: never;
         post?: never;
         delete?: never;
@@ -721,6 +789,40 @@ export interface paths {
         put?: never;
         /** Reorder a queued job (higher runs first) */
         post: operations["setJobPriority"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/jobs/capacity": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** CPU slots per environment: total, used by running jobs, and jobs waiting */
+        get: operations["getJobCapacity"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/jobs/template": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** Passivbot's template config (configs/template.json of an environment's checkout; default: local) */
+        get: operations["getPassivbotTemplate"];
+        put?: never;
+        post?: never;
         delete?: never;
         options?: never;
         head?: never;
@@ -1771,6 +1873,53 @@ export interface operations {
             };
         };
     };
+    listAccountExchanges: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Every error answers with this envelope */
+            "4XX": {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description Every error answers with this envelope */
+            "5XX": {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description Default Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        exchanges: {
+                            /** @enum {unknown} */
+                            exchange: "binance" | "bybit" | "bitget" | "okx" | "gateio" | "kucoin" | "hyperliquid" | "paradex" | "defx" | "bitunix" | "weex";
+                            /** @description the secret fields this exchange needs, all required; the others are refused */
+                            fields: ("key" | "secret" | "passphrase" | "wallet_address" | "private_key")[];
+                            /** @description whether `is_vault` applies (hyperliquid) */
+                            vaultFlag: boolean;
+                        }[];
+                    };
+                };
+            };
+        };
+    };
     login: {
         parameters: {
             query?: never;
@@ -1912,6 +2061,101 @@ export interface operations {
                          */
                         role: "viewer" | "operator" | "admin";
                         user: components["schemas"]["User"];
+                    };
+                };
+            };
+        };
+    };
+    listOwnSessions: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Every error answers with this envelope */
+            "4XX": {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description Every error answers with this envelope */
+            "5XX": {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description Default Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        sessions: {
+                            /** Format: date-time */
+                            createdAt: string;
+                            /** @description The session making this request */
+                            current: boolean;
+                            /** Format: date-time */
+                            expiresAt: string;
+                            id: string;
+                            /** @description Where the sign-in came from */
+                            ip: string | null;
+                            /** @description The browser or client that signed in (first 512 characters) */
+                            userAgent: string | null;
+                        }[];
+                    };
+                };
+            };
+        };
+    };
+    revokeOwnSession: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Every error answers with this envelope */
+            "4XX": {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description Every error answers with this envelope */
+            "5XX": {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description Default Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        /** @enum {boolean} */
+                        ok: true;
                     };
                 };
             };
@@ -2337,9 +2581,16 @@ export interface operations {
     getBacktestResult: {
         parameters: {
             query?: {
+                /** @description Only fills of this coin */
+                coin?: string;
                 /** @description A page of fills (1 = first) */
                 fills?: number;
                 limit?: number;
+                order?: "asc" | "desc";
+                /** @description Only fills whose type ends in _long / _short */
+                side?: "long" | "short";
+                /** @description Sort the fills by this column of fills.csv (default: file order) */
+                sort?: string;
             };
             header?: never;
             path: {
@@ -2429,6 +2680,56 @@ export interface operations {
                         typed: {
                             [key: string]: number | null;
                         };
+                    };
+                };
+            };
+        };
+    };
+    getBacktestCoinPnl: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Every error answers with this envelope */
+            "4XX": {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description Every error answers with this envelope */
+            "5XX": {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description Default Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        /** @description Per coin, biggest PnL first */
+                        coins: {
+                            coin: string;
+                            /** @description Sum of fee_paid */
+                            fees: number;
+                            fills: number;
+                            /** @description Sum of pnl (fees not included) */
+                            pnl: number;
+                        }[];
                     };
                 };
             };
@@ -5828,6 +6129,108 @@ export interface operations {
                         status: "queued" | "running" | "completed" | "failed" | "cancelled" | "interrupted";
                         /** @enum {unknown} */
                         type: "backtest" | "optimize";
+                    };
+                };
+            };
+        };
+    };
+    getJobCapacity: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Every error answers with this envelope */
+            "4XX": {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description Every error answers with this envelope */
+            "5XX": {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description Default Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        /** @description Slots of an environment not listed */
+                        defaultSlots: number;
+                        environments: {
+                            environmentId: string;
+                            queued: number;
+                            running: number;
+                            /** @description null: the distributed workers' slots (not known to the server) */
+                            slots: number | null;
+                            usedSlots: number;
+                        }[];
+                        /**
+                         * @description distributed: jobs for `local` run on `pbfleet worker`s, which bring their own slots
+                         * @enum {unknown}
+                         */
+                        mode: "embedded" | "distributed";
+                    };
+                };
+            };
+        };
+    };
+    getPassivbotTemplate: {
+        parameters: {
+            query?: {
+                environment?: string;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Every error answers with this envelope */
+            "4XX": {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description Every error answers with this envelope */
+            "5XX": {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description Default Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        /** @description A Passivbot config (v7 or v8); checked like a bot config */
+                        config: {
+                            [key: string]: unknown;
+                        };
+                        environmentId: string;
+                        /** @description Where the template was read: configs/template.json of the Passivbot checkout */
+                        path: string;
                     };
                 };
             };
