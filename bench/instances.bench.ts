@@ -34,7 +34,7 @@ import { fileURLToPath } from 'node:url';
 import WebSocket from 'ws';
 import type { HubMessage } from '../src/modules/hub/hub.js';
 import type { Instance } from '../src/modules/instances/instances.types.js';
-import type { LogBatch } from '../src/modules/instances/log-streams.js';
+import type { LogBatch } from '../src/modules/instances/logs/log-streams.js';
 import { jsonClient } from '../test/helpers/http.js';
 import { killAllWith, processesWith } from '../test/helpers/instances.js';
 import { makePassivbotCheckout, standinConfig, writeApiKeys, type PassivbotCheckout } from '../test/helpers/passivbot.js';

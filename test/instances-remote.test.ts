@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import type { Environment } from '../src/modules/environments/environments.types.js';
-import type { LogBatch } from '../src/modules/instances/log-streams.js';
+import type { LogBatch } from '../src/modules/instances/logs/log-streams.js';
 import { createTestApp, type TestApp } from './helpers/app.js';
 import { testDatabases } from './helpers/databases.js';
 import { hubSpy, LOOPBACK_ALLOWED, sshEnvironmentBody, until } from './helpers/environments.js';

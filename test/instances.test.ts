@@ -2,7 +2,7 @@ import { existsSync, readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import type { HubMessage } from '../src/modules/hub/hub.js';
-import type { LogBatch } from '../src/modules/instances/log-streams.js';
+import type { LogBatch } from '../src/modules/instances/logs/log-streams.js';
 import { createTestApp, type TestApp } from './helpers/app.js';
 import { testDatabases } from './helpers/databases.js';
 import { auditEntries, hubSpy, until, type ErrorBody } from './helpers/environments.js';
@@ -99,7 +99,11 @@ describe.each(testDatabases)('instances on $name', (database) => {
     expect(failed.lastError).toMatch(/exited with code 1/);
     expect(failed.lastError).toMatch(/3 times within an hour/);
     expect(failed.restartCount).toBe(2);
-    const statuses = spy.of('instance_updated').map((m) => (m.payload as { status: string }).status);
+    // The hub's messages travel over a WebSocket: the last ones may land just after the API answer.
+    const statuses = await until(() => {
+      const seen = spy.of('instance_updated').map((m) => (m.payload as { status: string }).status);
+      return seen.includes('error') && spy.of('instance_error').length > 0 ? seen : undefined;
+    }, "the hub's error messages");
     expect(statuses).toEqual(expect.arrayContaining(['starting', 'running', 'crashed', 'error']));
     expect(spy.of('instance_error')).toHaveLength(1);
     const errors = await until(async () => {

@@ -2,8 +2,8 @@ import type { Readable } from 'node:stream';
 import { NotFoundError } from '../../lib/errors.js';
 import type { EnvironmentRecord } from '../environments/environments.repo.js';
 import type { DeployFile } from '../operations/operations.service.js';
-import { botFiles } from './bot-layout.fns.js';
-import type { BotHosts } from './bot-hosts.js';
+import { botFiles } from './hosts/bot-layout.fns.js';
+import type { BotHosts } from './hosts/bot-hosts.js';
 import type { InstancesRepo } from './instances.repo.js';
 import type { InstanceRecord } from './instances.types.js';
 

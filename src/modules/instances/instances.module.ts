@@ -7,15 +7,15 @@ import type { Backlog } from '../hub/hub.module.js';
 import type { OperationsService } from '../operations/operations.service.js';
 import type { SettingsService } from '../settings/settings.service.js';
 import type { SshPool } from '../ssh/ssh-pool.js';
-import type { LogSink } from './bot-host.js';
-import { createBotHosts } from './bot-hosts.js';
+import type { LogSink } from './hosts/bot-host.js';
+import { createBotHosts } from './hosts/bot-hosts.js';
 import { createInstanceFiles } from './instance-files.js';
-import { instanceLogsRoutes, sendLogBacklog } from './instance-logs.routes.js';
+import { instanceLogsRoutes, sendLogBacklog } from './logs/instance-logs.routes.js';
 import { createInstancesRepo } from './instances.repo.js';
 import { instancesRoutes } from './instances.routes.js';
 import { createInstancesService, createInstanceStore, toPublic } from './instances.service.js';
-import { LogStreams } from './log-streams.js';
-import { Supervisor, type SupervisorPolicy } from './supervisor.js';
+import { LogStreams } from './logs/log-streams.js';
+import { Supervisor, type SupervisorPolicy } from './supervisor/supervisor.js';
 
 export interface InstancesModuleDeps extends Pick<Core, 'config' | 'db' | 'clock' | 'log' | 'hub' | 'lifecycle'> {
   audit: Pick<AuditService, 'record'>;

@@ -2,9 +2,9 @@ import { sql, type Insertable, type Selectable } from 'kysely';
 import type { Db, Executor } from '../../db/database.js';
 import { likeContains, toCount } from '../../db/errors.js';
 import type { InstancesTable } from '../../db/types.js';
-import { emptySummary, type LiveSummary } from './log-lines.js';
+import { emptySummary, type LiveSummary } from './logs/log-lines.js';
 import type { ConfigVersion, DesiredState, InstanceRecord, InstanceStatus } from './instances.types.js';
-import type { RuntimeShape } from './bot-layout.fns.js';
+import type { RuntimeShape } from './hosts/bot-layout.fns.js';
 
 export interface InstanceListFilter {
   page: number;

@@ -12,10 +12,10 @@ import { topics } from '../hub/topics.js';
 import type { InstanceListFilter, InstancePatch, InstancesRepo } from './instances.repo.js';
 import type { CreateInstanceBody, UpdateInstanceBody } from './instances.schemas.js';
 import type { ConfigVersion, Instance, InstanceRecord } from './instances.types.js';
-import type { LogStreams } from './log-streams.js';
-import { emptySummary } from './log-lines.js';
-import { approvedCoins, diffConfigs, onlyCoinListsChanged, validatePassivbotConfig, type ConfigChange } from './passivbot-config.js';
-import type { Supervisor } from './supervisor.js';
+import type { LogStreams } from './logs/log-streams.js';
+import { emptySummary } from './logs/log-lines.js';
+import { approvedCoins, diffConfigs, onlyCoinListsChanged, validatePassivbotConfig, type ConfigChange } from './config/passivbot-config.js';
+import type { Supervisor } from './supervisor/supervisor.js';
 
 export type CreateInstanceInput = Static<typeof CreateInstanceBody>;
 export type UpdateInstanceInput = Static<typeof UpdateInstanceBody>;

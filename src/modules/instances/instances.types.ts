@@ -1,5 +1,5 @@
-import type { LiveSummary } from './log-lines.js';
-import type { RuntimeShape } from './bot-layout.fns.js';
+import type { LiveSummary } from './logs/log-lines.js';
+import type { RuntimeShape } from './hosts/bot-layout.fns.js';
 
 export const INSTANCE_STATUSES = ['stopped', 'starting', 'running', 'stopping', 'crashed', 'error', 'unknown'] as const;
 export type InstanceStatus = (typeof INSTANCE_STATUSES)[number];

@@ -1,6 +1,6 @@
 import { mkdir, writeFile } from 'node:fs/promises';
 import { join, posix } from 'node:path';
-import type { BotHost, ProbeResult } from '../instances/bot-host.js';
+import type { BotHost, ProbeResult } from '../instances/hosts/bot-host.js';
 import type { BotProcess } from '../instances/instances.types.js';
 import { readBacktestResult } from './results/backtest-results.js';
 import { readParetoFront } from './results/pareto.js';

@@ -5,7 +5,7 @@ import type { Job as BullJob, Worker } from 'bullmq';
 import type { Runtime } from '../environments/environments.types.js';
 import { localRunner } from '../hosts/host-runner.js';
 import type { Publisher } from '../hub/hub.js';
-import { createLocalBotHost } from '../instances/local-bot-host.js';
+import { createLocalBotHost } from '../instances/hosts/local-bot-host.js';
 import { JobExecutor } from './job-executor.js';
 import { JobOutput } from './job-output.js';
 import { SMALL_FILE_BYTES } from './results/result-files.js';

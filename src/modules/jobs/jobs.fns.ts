@@ -1,8 +1,8 @@
 import { posix } from 'node:path';
 import type { FieldIssue } from '../../lib/errors.js';
 import type { Runtime } from '../environments/environments.types.js';
-import { cliCommand, type ProcessLayout, type RuntimeShape } from '../instances/bot-layout.fns.js';
-import { validatePassivbotConfig } from '../instances/passivbot-config.js';
+import { cliCommand, type ProcessLayout, type RuntimeShape } from '../instances/hosts/bot-layout.fns.js';
+import { validatePassivbotConfig } from '../instances/config/passivbot-config.js';
 import type { JobOverrides, JobType } from './jobs.types.js';
 
 type Config = Record<string, unknown>;

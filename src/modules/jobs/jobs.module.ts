@@ -2,7 +2,7 @@ import type { AuditService } from '../audit/audit.service.js';
 import { API_PREFIX, type Api, type Core } from '../core.js';
 import type { EnvironmentsService } from '../environments/environments.service.js';
 import { LOCAL_ENVIRONMENT_ID } from '../environments/environments.types.js';
-import type { BotHost, LogSink } from '../instances/bot-host.js';
+import type { BotHost, LogSink } from '../instances/hosts/bot-host.js';
 import type { InstancesService } from '../instances/instances.service.js';
 import { DistributedQueue } from './distributed-queue.js';
 import { EmbeddedQueue, type JobQueue } from './embedded-queue.js';

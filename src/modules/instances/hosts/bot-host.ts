@@ -1,7 +1,7 @@
 import type { Readable } from 'node:stream';
-import type { Runtime } from '../environments/environments.types.js';
+import type { Runtime } from '../../environments/environments.types.js';
 import type { BotFile, BotLayout, ProcessLayout, RuntimeShape } from './bot-layout.fns.js';
-import type { BotProcess } from './instances.types.js';
+import type { BotProcess } from '../instances.types.js';
 
 export type ProbeResult = { state: 'alive' } | { state: 'exited'; exitCode: number | null; signal: string | null };
 

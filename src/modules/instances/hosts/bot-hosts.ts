@@ -1,7 +1,7 @@
-import type { EnvironmentObserver } from '../environments/environments.service.js';
-import type { EnvironmentRecord } from '../environments/environments.repo.js';
-import type { HostRunner } from '../hosts/host-runner.js';
-import type { SshPool, SshTarget } from '../ssh/ssh-pool.js';
+import type { EnvironmentObserver } from '../../environments/environments.service.js';
+import type { EnvironmentRecord } from '../../environments/environments.repo.js';
+import type { HostRunner } from '../../hosts/host-runner.js';
+import type { SshPool, SshTarget } from '../../ssh/ssh-pool.js';
 import type { BotHost, LogSink } from './bot-host.js';
 import { createLocalBotHost } from './local-bot-host.js';
 import { createRemoteBotHost } from './remote-bot-host.js';

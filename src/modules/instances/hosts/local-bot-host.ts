@@ -3,14 +3,14 @@ import { accessSync, chmodSync, constants, createReadStream, mkdirSync, readFile
 import { readdir, readFile, rm, stat } from 'node:fs/promises';
 import { resolve } from 'node:path';
 import type { Readable } from 'node:stream';
-import type { HostRunner } from '../hosts/host-runner.js';
-import type { Runtime } from '../environments/environments.types.js';
+import type { HostRunner } from '../../hosts/host-runner.js';
+import type { Runtime } from '../../environments/environments.types.js';
 import { EXIT_WRAPPER, ROTATE } from './bot-host.scripts.js';
 import { prepareArgs, startTimeOf, type BotHost, type LaunchedBot, type LogSink, type ProbeResult } from './bot-host.js';
-import { LocalLogFollower } from './log-followers.js';
+import { LocalLogFollower } from '../logs/log-followers.js';
 import { Spawner, type Spawned } from './spawner.js';
 import { botLayout, type BotFile, type BotLayout, type ProcessLayout, type RuntimeShape } from './bot-layout.fns.js';
-import type { BotProcess } from './instances.types.js';
+import type { BotProcess } from '../instances.types.js';
 
 /** How a wrapped process ended, from its exit file; a code above 128 is death by signal. */
 async function exitOf(dir: string, signal: string | null = null): Promise<{ exitCode: number | null; signal: string | null }> {

@@ -1,8 +1,8 @@
 import { closeSync, openSync, readSync, statSync, watch, type FSWatcher } from 'node:fs';
 import { basename, dirname } from 'node:path';
-import type { SshPool, SshTarget } from '../ssh/ssh-pool.js';
-import { FOLLOW_PY } from './bot-host.scripts.js';
-import type { LogFollower, LogSink } from './bot-host.js';
+import type { SshPool, SshTarget } from '../../ssh/ssh-pool.js';
+import { FOLLOW_PY } from '../hosts/bot-host.scripts.js';
+import type { LogFollower, LogSink } from '../hosts/bot-host.js';
 
 const READ_CHUNK = 64 * 1024;
 /** Chunks read in one go; a bot writing faster than this is read on in the next turn of the event loop. */

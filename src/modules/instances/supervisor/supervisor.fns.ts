@@ -1,4 +1,4 @@
-import type { ProbeResult } from './bot-host.js';
+import type { ProbeResult } from '../hosts/bot-host.js';
 
 const HOUR_MS = 3_600_000;
 

@@ -1,12 +1,12 @@
 import { posix } from 'node:path';
 import type { Readable } from 'node:stream';
-import type { Runtime } from '../environments/environments.types.js';
-import type { SshPool, SshTarget } from '../ssh/ssh-pool.js';
+import type { Runtime } from '../../environments/environments.types.js';
+import type { SshPool, SshTarget } from '../../ssh/ssh-pool.js';
 import { LAUNCH, PREPARE, PROBE, ROTATE, SIGNAL } from './bot-host.scripts.js';
 import { prepareArgs, type BotHost, type LaunchedBot, type LogSink, type ProbeResult } from './bot-host.js';
-import { RemoteLogFollower } from './log-followers.js';
+import { RemoteLogFollower } from '../logs/log-followers.js';
 import { botLayout, type BotFile, type BotLayout, type ProcessLayout, type RuntimeShape } from './bot-layout.fns.js';
-import type { BotProcess } from './instances.types.js';
+import type { BotProcess } from '../instances.types.js';
 
 /**
  * Bots on a server over SSH: files by SFTP, started detached with setsid (they outlive the

@@ -1,14 +1,14 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import type { Readable } from 'node:stream';
 import Type from 'typebox';
-import { IdParams, mediaResponse, responses } from '../../http/schemas.js';
-import type { Hub, HubClient } from '../hub/hub.js';
-import { openSseStream } from '../hub/sse.js';
-import { topics } from '../hub/topics.js';
+import { IdParams, mediaResponse, responses } from '../../../http/schemas.js';
+import type { Hub, HubClient } from '../../hub/hub.js';
+import { openSseStream } from '../../hub/sse.js';
+import { topics } from '../../hub/topics.js';
 import { levelAtLeast, parseLogLine, type LogLevel } from './log-lines.js';
 import type { BacklogLine, LogBatch, LogStreams } from './log-streams.js';
-import { LogQuery } from './instances.schemas.js';
-import type { InstancesService } from './instances.service.js';
+import { LogQuery } from '../instances.schemas.js';
+import type { InstancesService } from '../instances.service.js';
 
 const tags = ['instances'];
 export const DEFAULT_BACKLOG = 100;

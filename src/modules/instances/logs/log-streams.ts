@@ -1,7 +1,7 @@
-import type { Clock } from '../../lib/clock.js';
-import type { Publisher } from '../hub/hub.js';
-import { topics } from '../hub/topics.js';
-import type { LogSink } from './bot-host.js';
+import type { Clock } from '../../../lib/clock.js';
+import type { Publisher } from '../../hub/hub.js';
+import { topics } from '../../hub/topics.js';
+import type { LogSink } from '../hosts/bot-host.js';
 import { applyToSummary, createLineClassifier, emptySummary, type LiveSummary, type LogLevel } from './log-lines.js';
 
 /** Lines kept per bot for late subscribers (`?tail=`). */

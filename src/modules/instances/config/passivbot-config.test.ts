@@ -2,7 +2,7 @@ import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { MAX_ISSUES, approvedCoins, detectConfigShape, diffConfigs, liveUser, onlyCoinListsChanged, validatePassivbotConfig } from './passivbot-config.js';
 
-const load = (name: string) => JSON.parse(readFileSync(new URL(`../../../test/fixtures/configs/${name}`, import.meta.url), 'utf8')) as Record<string, unknown>;
+const load = (name: string) => JSON.parse(readFileSync(new URL(`../../../../test/fixtures/configs/${name}`, import.meta.url), 'utf8')) as Record<string, unknown>;
 const template = load('template-v7.8.4.json');
 const v8 = load('example-v8.json');
 

@@ -1,11 +1,11 @@
 import type { FastifyBaseLogger } from 'fastify';
-import type { Clock } from '../../lib/clock.js';
-import { SshConnectError, ExecTimeoutError, HostKeyMismatchError } from '../ssh/ssh.errors.js';
-import type { BotHost, ProbeResult } from './bot-host.js';
-import { botFiles, coinListFiles, type BotLayout } from './bot-layout.fns.js';
-import type { InstancePatch } from './instances.repo.js';
-import type { BotProcess, InstanceRecord } from './instances.types.js';
-import type { LogStreams } from './log-streams.js';
+import type { Clock } from '../../../lib/clock.js';
+import { SshConnectError, ExecTimeoutError, HostKeyMismatchError } from '../../ssh/ssh.errors.js';
+import type { BotHost, ProbeResult } from '../hosts/bot-host.js';
+import { botFiles, coinListFiles, type BotLayout } from '../hosts/bot-layout.fns.js';
+import type { InstancePatch } from '../instances.repo.js';
+import type { BotProcess, InstanceRecord } from '../instances.types.js';
+import type { LogStreams } from '../logs/log-streams.js';
 import { crashReason, nextBackoffMs, recentCrashes } from './supervisor.fns.js';
 
 /** Where the supervisor reads and writes instances; `update` also tells subscribers. */

@@ -1,5 +1,5 @@
 import { posix } from 'node:path';
-import type { Runtime } from '../environments/environments.types.js';
+import type { Runtime } from '../../environments/environments.types.js';
 
 /** Where a bot's files live on its host, and the command line that starts it. */
 export interface BotLayout {
