@@ -37,6 +37,21 @@ function credentialsFor(exchange: Exchange): Record<string, string> {
   }
 }
 
+/** What each exchange needs, as Passivbot's api-keys.json example writes it. */
+const NEEDS = [
+  ['binance', ['key', 'secret']],
+  ['bybit', ['key', 'secret']],
+  ['gateio', ['key', 'secret']],
+  ['defx', ['key', 'secret']],
+  ['bitunix', ['key', 'secret']],
+  ['weex', ['key', 'secret']],
+  ['bitget', ['key', 'secret', 'passphrase']],
+  ['okx', ['key', 'secret', 'passphrase']],
+  ['kucoin', ['key', 'secret', 'passphrase']],
+  ['hyperliquid', ['wallet_address', 'private_key']],
+  ['paradex', ['wallet_address', 'private_key']],
+] as const;
+
 const NONE = { key: false, secret: false, passphrase: false, wallet_address: false, private_key: false };
 
 function expectFieldError(res: { statusCode: number; body: string; json: <T>() => T }, field: string, message?: RegExp): void {
@@ -104,19 +119,7 @@ describe.each(testDatabases)('exchange accounts on $name', (database) => {
     await t?.close();
   });
 
-  it.each([
-    ['binance', ['key', 'secret']],
-    ['bybit', ['key', 'secret']],
-    ['gateio', ['key', 'secret']],
-    ['defx', ['key', 'secret']],
-    ['bitunix', ['key', 'secret']],
-    ['weex', ['key', 'secret']],
-    ['bitget', ['key', 'secret', 'passphrase']],
-    ['okx', ['key', 'secret', 'passphrase']],
-    ['kucoin', ['key', 'secret', 'passphrase']],
-    ['hyperliquid', ['wallet_address', 'private_key']],
-    ['paradex', ['wallet_address', 'private_key']],
-  ] as const)('creates a %s account: the answer shows which fields are set, never their values', async (exchange, fields) => {
+  it.each(NEEDS)('creates a %s account: the answer shows which fields are set, never their values', async (exchange, fields) => {
     const credentials = credentialsFor(exchange);
     const res = await api.post('/accounts', { name: `${exchange}_01`, exchange, ...credentials });
     expect(res.statusCode, res.body).toBe(201);
@@ -188,6 +191,17 @@ describe.each(testDatabases)('exchange accounts on $name', (database) => {
     await t.database.db.updateTable('exchange_accounts').set({ credentials: rowA.credentials }).where('id', '=', b.id).execute();
     await expect(t.services.accounts.apiKeysFor(['seal-b'])).rejects.toThrow(/cannot be decrypted/);
     await t.database.db.deleteFrom('exchange_accounts').where('id', 'in', [a.id, b.id]).execute();
+  });
+
+  it('publishes the fields each exchange needs to every role (the account form draws them), and to nobody signed out', async () => {
+    const res = await api.get('/accounts/exchanges', 'viewer');
+    expect(res.statusCode, res.body).toBe(200);
+    const { exchanges } = res.json<{ exchanges: { exchange: string; fields: string[]; vaultFlag: boolean }[] }>();
+    expect(exchanges.map((e) => e.exchange).sort()).toEqual(NEEDS.map(([exchange]) => exchange).sort());
+    for (const [exchange, fields] of NEEDS) expect(exchanges.find((e) => e.exchange === exchange), exchange).toEqual({ exchange, fields, vaultFlag: exchange === 'hyperliquid' });
+    expect((await api.get('/accounts/exchanges', 'operator')).json()).toEqual(res.json());
+    expect((await api.get('/accounts/exchanges', 'admin')).json()).toEqual(res.json());
+    expect((await api.call(null, 'GET', '/accounts/exchanges')).statusCode).toBe(401);
   });
 
   it('operators and admins read; only admins manage; viewers see nothing', async () => {

@@ -1,7 +1,9 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import { actorOf } from '../../http/auth.js';
 import { IdParams, Ok, pagination, responses } from '../../http/schemas.js';
-import { AccountList, AccountListQuery, AccountSchema, CreateAccountBody, UpdateAccountBody } from './accounts.schemas.js';
+import { EXCHANGE_FIELDS, usesVaultFlag } from './accounts.fns.js';
+import { AccountList, AccountListQuery, AccountSchema, CreateAccountBody, ExchangeList, UpdateAccountBody } from './accounts.schemas.js';
+import { EXCHANGES } from './accounts.types.js';
 import type { AccountsService } from './accounts.service.js';
 
 const tags = ['accounts'];
@@ -11,6 +13,14 @@ const tags = ['accounts'];
  * manage them. Secrets go in and never come out.
  */
 export const accountsRoutes: FastifyPluginAsyncTypebox<{ accounts: AccountsService }> = async (app, { accounts }) => {
+  // Static: the same answer for everyone, built once.
+  const exchanges = { exchanges: EXCHANGES.map((exchange) => ({ exchange, fields: [...EXCHANGE_FIELDS[exchange]], vaultFlag: usesVaultFlag(exchange) })) };
+  app.get(
+    '/accounts/exchanges',
+    { config: { auth: 'viewer' }, schema: { operationId: 'listAccountExchanges', tags, summary: 'The exchanges an account can be for, and the secret fields each one needs', response: responses({ 200: ExchangeList }) } },
+    () => exchanges,
+  );
+
   app.get(
     '/accounts',
     { config: { auth: 'operator' }, schema: { operationId: 'listAccounts', tags, summary: 'List exchange accounts (which secret fields are set, never their values)', querystring: AccountListQuery, response: responses({ 200: AccountList }) } },

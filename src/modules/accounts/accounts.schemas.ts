@@ -1,6 +1,6 @@
 import Type, { type TSchema } from 'typebox';
 import { NO_CONTROL_CHARS, PageQuery, Pagination, Timestamp } from '../../http/schemas.js';
-import { EXCHANGES } from './accounts.types.js';
+import { EXCHANGES, SECRET_FIELDS } from './accounts.types.js';
 
 const Nullable = <T extends TSchema>(schema: T) => Type.Union([schema, Type.Null()]);
 
@@ -75,3 +75,17 @@ export const AccountListQuery = Type.Object(
 );
 
 export const AccountList = Type.Object({ accounts: Type.Array(AccountSchema), pagination: Pagination });
+
+/** What each exchange needs: the form shows exactly these fields (the server refuses the others). */
+export const ExchangeList = Type.Object(
+  {
+    exchanges: Type.Array(
+      Type.Object({
+        exchange: ExchangeName,
+        fields: Type.Array(Type.Enum([...SECRET_FIELDS]), { description: 'the secret fields this exchange needs, all required; the others are refused' }),
+        vaultFlag: Type.Boolean({ description: 'whether `is_vault` applies (hyperliquid)' }),
+      }),
+    ),
+  },
+  { $id: 'ExchangeList' },
+);

@@ -217,7 +217,7 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** Metrics and equity curve of a backtest; `?fills=N` adds a page of fills */
+        /** Metrics and equity curve of a backtest; `?fills=N` adds a page of fills (sort, order, coin and side apply to it) */
         get: operations["getBacktestResult"];
         put?: never;
         post?: never;

@@ -6,14 +6,15 @@ import { describeError, notifyDone, notifyError } from '../../components/notifyE
 import { useLiveInvalidate } from '../../lib/hub';
 import { useSession } from '../../lib/session';
 import { AccountForm } from './AccountForm';
-import { EXCHANGE_FIELDS, FIELD_LABELS, keys, useAccounts, useDeleteAccount, useInstances, type Account, type Instance } from './api';
+import { FIELD_LABELS, keys, useAccounts, useDeleteAccount, useExchanges, useInstances, type Account, type Instance, type SecretField } from './api';
 import classes from '../../components/readable.module.css';
 
-/** Which secrets are stored: "set" or "missing", never a value. */
-function SecretBadges({ account }: { account: Account }) {
+/** Which secrets are stored: "set" or "missing", never a value (before the exchanges' needs load: the ones set). */
+function SecretBadges({ account, needs }: { account: Account; needs: readonly SecretField[] | undefined }) {
+  const fields = needs ?? (Object.keys(account.fields) as SecretField[]).filter((field) => account.fields[field]);
   return (
     <Group gap={4}>
-      {EXCHANGE_FIELDS[account.exchange].map((field) => (
+      {fields.map((field) => (
         <Badge key={field} size="sm" variant="filled" c="black" color={account.fields[field] ? 'teal.6' : 'red.6'} data-field={field}>
           {FIELD_LABELS[field]}: {account.fields[field] ? 'set' : 'missing'}
         </Badge>
@@ -82,6 +83,7 @@ export default function AccountsPage() {
   const admin = can('admin');
   const accounts = useAccounts(allowed);
   const instances = useInstances();
+  const exchanges = useExchanges();
   const [editing, setEditing] = useState<Account | 'new' | null>(null);
   useLiveInvalidate(allowed ? ['instances'] : [], [keys.instances, keys.accounts]);
 
@@ -125,7 +127,7 @@ export default function AccountsPage() {
                   <Table.Td fw={600}>{account.name}</Table.Td>
                   <Table.Td>{account.exchange}</Table.Td>
                   <Table.Td>
-                    <SecretBadges account={account} />
+                    <SecretBadges account={account} needs={exchanges.data?.get(account.exchange)?.fields} />
                   </Table.Td>
                   <Table.Td>
                     <UsedBy account={account} bots={botsByAccount.get(account.name) ?? []} />

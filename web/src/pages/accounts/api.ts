@@ -12,25 +12,21 @@ export type UpdateAccount = NonNullable<paths['/api/v1/accounts/{id}']['put']['r
 type InstanceList = Json<paths['/api/v1/instances']['get']['responses'][200]>;
 export type Instance = InstanceList['instances'][number];
 
-/** The secret fields each exchange needs (the server's EXCHANGE_FIELDS; it refuses the others). */
-export const EXCHANGE_FIELDS: Record<Exchange, SecretField[]> = {
-  binance: ['key', 'secret'],
-  bybit: ['key', 'secret'],
-  gateio: ['key', 'secret'],
-  defx: ['key', 'secret'],
-  bitunix: ['key', 'secret'],
-  weex: ['key', 'secret'],
-  bitget: ['key', 'secret', 'passphrase'],
-  okx: ['key', 'secret', 'passphrase'],
-  kucoin: ['key', 'secret', 'passphrase'],
-  hyperliquid: ['wallet_address', 'private_key'],
-  paradex: ['wallet_address', 'private_key'],
-};
-export const EXCHANGES = Object.keys(EXCHANGE_FIELDS) as Exchange[];
+export type ExchangeNeeds = Json<paths['/api/v1/accounts/exchanges']['get']['responses'][200]>['exchanges'][number];
 
 export const FIELD_LABELS: Record<SecretField, string> = { key: 'API key', secret: 'API secret', passphrase: 'Passphrase', wallet_address: 'Wallet address', private_key: 'Private key' };
 
-export const keys = { accounts: ['accounts'] as const, instances: ['instances'] as const };
+export const keys = { accounts: ['accounts'] as const, instances: ['instances'] as const, exchanges: ['account-exchanges'] as const };
+
+/** The exchanges an account can be for and the secret fields each needs, as the server checks them. */
+export function useExchanges() {
+  return useQuery({
+    queryKey: keys.exchanges,
+    // The same for the server's lifetime.
+    staleTime: Infinity,
+    queryFn: async () => new Map((await unwrap(api.GET('/api/v1/accounts/exchanges'))).exchanges.map((e) => [e.exchange, e] as const)),
+  });
+}
 
 export function useAccounts(enabled: boolean) {
   return useQuery({
