@@ -312,6 +312,64 @@ describe.each(testDatabases)('environment operations on $name', (database) => {
       expect(asViewer.body).not.toContain('partial');
     });
 
+    it('output streams live to operators while the command runs, redacted; viewers never receive it', async () => {
+      const gate = join(root, 'stream-gate');
+      // Prints a line, a secret and a key, then waits for the test to open the gate before its last line.
+      const script = [
+        'echo step-one',
+        'echo "token=live-secret-value-123"',
+        "printf '%s\\n' '-----BEGIN OPENSSH PRIVATE KEY-----' 'b3BlbnNzaC1rZXktdjEAAAAlivekeybody' '-----END OPENSSH PRIVATE KEY-----'",
+        `while [ ! -e ${gate} ]; do sleep 0.1; done`,
+        'echo step-two',
+      ].join('; ');
+      const env = await api.create(sshEnvironmentBody(sshdOf(), 'ssh-live-output', { commands: { type: 'ssh', restart: { enabled: true, command: script } } }));
+      const operator = hubSpy(t, [`environment:${env.id}`], 'operator');
+      const viewer = hubSpy(t, [`environment:${env.id}`], 'viewer');
+      try {
+        const res = await api.post(`/environments/${env.id}/restart`, {}, 'operator');
+        expect(res.statusCode).toBe(202);
+        const id = res.json<{ operationId: string }>().operationId;
+        const opSpy = hubSpy(t, [`operation:${id}`], 'operator');
+        const viewerOp = hubSpy(t, [`operation:${id}`], 'viewer');
+        try {
+          // While it still runs, the lines so far arrive (the operator spied before it started).
+          const streamed = () => operator.messages.filter((m) => m.type === 'operation_output').map((m) => (m.payload as { text: string }).text).join('');
+          await until(() => (streamed().includes('step-one') && streamed().includes('token=') ? true : undefined), 'the first lines, live');
+          expect((await api.get(`/operations/${id}`, 'operator')).json<OperationView>().status).toBe('in_progress');
+          expect(streamed()).not.toContain('step-two');
+          expect(streamed()).toContain('token=[redacted]');
+          expect(streamed()).not.toContain('live-secret-value-123');
+          expect(streamed()).not.toContain('livekeybody');
+          for (const m of operator.messages.filter((x) => x.type === 'operation_output')) expect(m.payload).toMatchObject({ operationId: id, environmentId: env.id });
+          // GET gives an operator the output so far; a viewer nothing of it.
+          const sofar = await api.get(`/operations/${id}`, 'operator');
+          expect(sofar.json<OperationView>()).toMatchObject({ status: 'in_progress', output: expect.stringContaining('step-one') });
+          const asViewer = await api.get(`/operations/${id}`, 'viewer');
+          expect(asViewer.json()).not.toHaveProperty('output');
+
+          writeFileSync(gate, '');
+          const done = await api.operation(id);
+          expect(done).toMatchObject({ status: 'succeeded', exitCode: 0 });
+          expect(done.output).toBe('step-one\ntoken=[redacted]\n-----BEGIN PRIVATE KEY----- [redacted] -----END PRIVATE KEY-----\nstep-two\n');
+          // The last line came live before the final update, to operators on either topic.
+          await until(() => (opSpy.messages.some((m) => m.type === 'operation_output' && (m.payload as { text: string }).text.includes('step-two')) ? true : undefined), 'the last line on operation:<id>');
+          const types = opSpy.messages.filter((m) => m.type.startsWith('operation_')).map((m) => m.type);
+          expect(types.indexOf('operation_output')).toBeLessThan(types.lastIndexOf('operation_update'));
+          // Viewers subscribed to the same topics got status updates and not one output message.
+          await until(() => (viewer.of('operation_update').some((m) => (m.payload as OperationView).status === 'succeeded') ? true : undefined), 'the viewer sees the end');
+          expect(viewer.of('operation_output')).toHaveLength(0);
+          expect(viewerOp.of('operation_output')).toHaveLength(0);
+          expect(JSON.stringify([...viewer.messages, ...viewerOp.messages])).not.toContain('step-one');
+        } finally {
+          opSpy.detach();
+          viewerOp.detach();
+        }
+      } finally {
+        operator.detach();
+        viewer.detach();
+      }
+    });
+
     it('operations on one environment run one at a time: another is refused unless forced, then queued', async () => {
       const log = join(root, 'queue.log');
       const env = await api.create(sshEnvironmentBody(sshdOf(), 'ssh-queue', { commands: { type: 'ssh', restart: { enabled: true, command: `sleep 0.5; echo ran >> ${log}` } } }));

@@ -111,7 +111,7 @@ export function apiClient(t: TestApp) {
 export type ApiClient = ReturnType<typeof apiClient>;
 
 /** A hub subscriber that records every message, as a WebSocket client would receive them. */
-export function hubSpy(t: TestApp, topics: string[]) {
+export function hubSpy(t: TestApp, topics: string[], role: 'viewer' | 'operator' | 'admin' = 'viewer') {
   const messages: HubMessage[] = [];
   const transport: Transport = {
     bufferedBytes: () => 0,
@@ -119,7 +119,7 @@ export function hubSpy(t: TestApp, topics: string[]) {
     heartbeat: () => true,
     close: () => undefined,
   };
-  const client = t.hub.attach({ userId: t.userIds.viewer, username: 'viewer1', role: 'viewer', kind: 'session', credentialId: 'spy', expiresAt: null }, transport);
+  const client = t.hub.attach({ userId: t.userIds[role], username: `${role}1`, role, kind: 'session', credentialId: `spy-${role}`, expiresAt: null }, transport);
   t.hub.subscribe(client, topics);
   return {
     messages,

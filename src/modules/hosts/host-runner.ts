@@ -47,6 +47,12 @@ export function localRunner(environmentId: string, defaultTimeoutMs: number): Ho
         if (err && typeof err.code === 'string') return resolve({ command: line, exitCode: 127, signal: null, stdout, stderr: stderr || err.message });
         resolve({ command: line, exitCode: err ? (typeof err.code === 'number' ? err.code : null) : 0, signal: err?.signal ?? null, stdout, stderr });
       });
+      // With encoding utf8 the streams are decoded: a character split across chunks arrives whole.
+      if (options.onOutput) {
+        const tell = options.onOutput;
+        child.stdout?.on('data', (text: string) => tell('stdout', text));
+        child.stderr?.on('data', (text: string) => tell('stderr', text));
+      }
       if (options.input !== undefined) child.stdin?.end(options.input);
       else child.stdin?.end();
     });

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { createOutputLog, redactSecrets } from './operations.fns.js';
+import { createLineRedactor, createLiveBuffer, createOutputLog, redactSecrets } from './operations.fns.js';
 
 const JWT = 'eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiJhZG1pbiJ9.c2lnbmF0dXJlLXNpZ25hdHVyZQ';
 const PEM = ['-----BEGIN OPENSSH PRIVATE KEY-----', 'b3BlbnNzaC1rZXktdjEAAAAABG5vbmUAAAAEbm9uZQ', 'AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA', '-----END OPENSSH PRIVATE KEY-----'].join('\n');
@@ -66,5 +66,49 @@ describe('createOutputLog', () => {
     const log = createOutputLog({ head: 5, tail: 30 });
     log.append(`Authorization: Bearer ${'x'.repeat(40)}`);
     expect(log.text()).not.toMatch(/x{5}/);
+  });
+});
+
+describe('createLineRedactor', () => {
+  const collect = (chunks: string[], maxLine?: number) => {
+    const lines: string[] = [];
+    const redactor = createLineRedactor((line) => lines.push(line), maxLine);
+    for (const chunk of chunks) redactor.write(chunk);
+    redactor.end();
+    return lines;
+  };
+
+  it('redacts a secret cut in two by a chunk boundary, as whole lines', () => {
+    const lines = collect(['ok\npass', 'word=hunter2hun', 'ter2 done\nlast']);
+    expect(lines).toEqual(['ok\n', 'password=[redacted] done\n', 'last\n']);
+  });
+
+  it('leaves out a private key spanning lines and chunks, BEGIN to END', () => {
+    const lines = collect([`before\n${PEM.slice(0, 50)}`, `${PEM.slice(50)}\nafter\n`]);
+    expect(lines.join('')).not.toContain('b3BlbnNzaC1rZXktdjEAAAAABG5vbmUAAAAEbm9uZQ');
+    expect(lines.join('')).not.toContain('AAAAAAAAAAAAAAAA');
+    expect(lines).toEqual(['before\n', '-----BEGIN PRIVATE KEY----- [redacted] -----END PRIVATE KEY-----\n', 'after\n']);
+  });
+
+  it('passes a very long line on in parts', () => {
+    expect(collect(['x'.repeat(25)], 10)).toEqual(['x'.repeat(10) + '\n', 'x'.repeat(10) + '\n', 'x'.repeat(5) + '\n']);
+  });
+});
+
+describe('createLiveBuffer', () => {
+  it('sends what arrived since the last send, nothing when nothing did', () => {
+    const buffer = createLiveBuffer(100);
+    expect(buffer.take()).toBeUndefined();
+    buffer.push('a\n');
+    buffer.push('b\n');
+    expect(buffer.take()).toBe('a\nb\n');
+    expect(buffer.take()).toBeUndefined();
+  });
+
+  it('keeps the newest characters of a flood, saying how many were left out', () => {
+    const buffer = createLiveBuffer(10);
+    buffer.push('0123456789');
+    buffer.push('abcde');
+    expect(buffer.take()).toBe('… 5 characters left out …\n56789abcde');
   });
 });

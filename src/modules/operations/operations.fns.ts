@@ -56,8 +56,10 @@ export function createOutputLog(limits: OutputLimits = OUTPUT_LIMITS) {
   let tail = '';
   let omitted = 0;
   return {
-    append(piece: string): void {
-      let text = redactSecrets(piece.endsWith('\n') ? piece : `${piece}\n`);
+    /** Returns the piece as kept (redacted, ending in a newline), to show it live as well. */
+    append(piece: string): string {
+      const redacted = redactSecrets(piece.endsWith('\n') ? piece : `${piece}\n`);
+      let text = redacted;
       if (head.length < limits.head) {
         const room = limits.head - head.length;
         head += text.slice(0, room);
@@ -68,9 +70,78 @@ export function createOutputLog(limits: OutputLimits = OUTPUT_LIMITS) {
         omitted += tail.length - limits.tail;
         tail = tail.slice(-limits.tail);
       }
+      return redacted;
     },
     text(): string {
       return omitted ? `${head}\n… ${omitted} characters left out …\n${tail}` : `${head}${tail}`;
+    },
+  };
+}
+
+const PEM_BEGIN = /-----BEGIN [A-Z0-9 ]{0,40}PRIVATE KEY-----/;
+const PEM_END = /-----END [A-Z0-9 ]{0,40}PRIVATE KEY-----/;
+
+/**
+ * Turns output that arrives in pieces (a command's stdout as it runs) into whole lines, each
+ * redacted on its own: a chunk boundary never cuts a secret in two before it is recognised. A
+ * private key spanning lines is left out from its BEGIN line to its END line. A line longer
+ * than `maxLine` is passed on in parts.
+ */
+export function createLineRedactor(emit: (line: string) => void, maxLine = 4096) {
+  let partial = '';
+  let inKey = false;
+  const line = (text: string) => {
+    if (inKey) {
+      if (PEM_END.test(text)) inKey = false;
+      return;
+    }
+    if (PEM_BEGIN.test(text) && !PEM_END.test(text)) inKey = true;
+    const body = text.endsWith('\n') ? text.slice(0, -1) : text;
+    emit(`${redactSecrets(body)}\n`);
+  };
+  return {
+    write(chunk: string): void {
+      partial += chunk;
+      for (let nl = partial.indexOf('\n'); nl !== -1; nl = partial.indexOf('\n')) {
+        line(partial.slice(0, nl + 1));
+        partial = partial.slice(nl + 1);
+      }
+      while (partial.length > maxLine) {
+        line(partial.slice(0, maxLine));
+        partial = partial.slice(maxLine);
+      }
+    },
+    /** The last line, even without its newline. */
+    end(): void {
+      if (partial) line(partial);
+      partial = '';
+    },
+  };
+}
+
+/**
+ * Output waiting to be sent live: at most `max` characters between two sends, the newest
+ * kept, with a note of how much was left out (a command flooding its output cannot flood
+ * the operators' browsers).
+ */
+export function createLiveBuffer(max: number = OUTPUT_LIMITS.tail) {
+  let text = '';
+  let omitted = 0;
+  return {
+    push(piece: string): void {
+      text += piece;
+      if (text.length > max) {
+        omitted += text.length - max;
+        text = text.slice(-max);
+      }
+    },
+    /** What to send now, or undefined when nothing new arrived. */
+    take(): string | undefined {
+      if (!text && !omitted) return undefined;
+      const out = omitted ? `… ${omitted} characters left out …\n${text}` : text;
+      text = '';
+      omitted = 0;
+      return out;
     },
   };
 }

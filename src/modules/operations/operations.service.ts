@@ -13,10 +13,15 @@ import { describeNetError, fetchOnce } from '../health/probes.js';
 import type { HostRunner } from '../hosts/host-runner.js';
 import type { Publisher } from '../hub/hub.js';
 import { topics } from '../hub/topics.js';
-import { createOutputLog, redactSecrets } from './operations.fns.js';
+import { roleAllows } from '../../lib/roles.js';
+import { createLineRedactor, createLiveBuffer, createOutputLog, redactSecrets } from './operations.fns.js';
 import type { Operation, OperationsRepo, OperationType } from './operations.repo.js';
 
 const VERSION_PATTERN = /^[A-Za-z0-9][A-Za-z0-9._+-]{0,63}$/;
+/** Output of a running operation goes out at most this often (one hub message per interval). */
+const LIVE_OUTPUT_INTERVAL_MS = 200;
+/** Output is for operators and admins: the hub leaves viewers out of `operation_output`. */
+const operatorsOnly = (principal: { role: Parameters<typeof roleAllows>[0] }) => roleAllows(principal.role, 'operator');
 
 /** A file deploy writes on a host; later features (bots) add their own providers. */
 export interface DeployFile {
@@ -44,6 +49,9 @@ export interface OperationsServiceDeps {
   serverVersion: string;
 }
 
+/** Where a running operation's output goes: every line is kept (capped) and sent live. */
+type Log = (text: string) => void;
+
 /** What a command answered, filled in while an operation runs. */
 interface CommandResult {
   exitCode: number | null;
@@ -66,6 +74,8 @@ export function createOperationsService(deps: OperationsServiceDeps) {
   const queues = new Map<string, Promise<void>>();
   const inFlight = new Set<Promise<void>>();
   const deployProviders: DeployFileProvider[] = [];
+  /** The output so far of the operations running in this process, for GET while they run. */
+  const running = new Map<string, ReturnType<typeof createOutputLog>>();
   const now = () => clock.now().toISOString();
 
   async function publish(op: Operation): Promise<void> {
@@ -74,8 +84,35 @@ export function createOperationsService(deps: OperationsServiceDeps) {
     for (const topic of [topics.operations, topics.operation(op.id), topics.environment(op.environmentId)]) publisher.publish(topic, 'operation_update', fresh);
   }
 
+  /** A running operation's output as it comes: redacted and capped, to operators only. */
+  function liveOutput(op: Operation) {
+    const pending = createLiveBuffer();
+    let timer: NodeJS.Timeout | undefined;
+    const flush = () => {
+      clearTimeout(timer);
+      timer = undefined;
+      const text = pending.take();
+      if (text === undefined) return;
+      const payload = { operationId: op.id, environmentId: op.environmentId, text };
+      for (const topic of [topics.operation(op.id), topics.environment(op.environmentId)]) publisher.publish(topic, 'operation_output', payload, operatorsOnly);
+    };
+    return {
+      push(text: string): void {
+        pending.push(text);
+        timer ??= setTimeout(flush, LIVE_OUTPUT_INTERVAL_MS);
+      },
+      flush,
+    };
+  }
+
+  /** The stored form of an operation; one still running here shows its output so far. */
+  const withLiveOutput = (op: Operation): Operation => {
+    const log = op.status === 'in_progress' ? running.get(op.id) : undefined;
+    return log ? { ...op, output: log.text() } : op;
+  };
+
   /** Records the operation, queues `work` behind the environment's other operations, returns at once. */
-  async function start(record: EnvironmentRecord, type: OperationType, params: Record<string, unknown>, actor: Actor, force: boolean, work: (log: (line: string) => void, result: CommandResult) => Promise<string | void>) {
+  async function start(record: EnvironmentRecord, type: OperationType, params: Record<string, unknown>, actor: Actor, force: boolean, work: (log: Log, result: CommandResult) => Promise<string | void>) {
     if (!force && queues.has(record.id)) throw new ConflictError(`another operation is running on ${record.name}; wait for it or pass force to queue behind it`);
     const op: Operation = { id: newId(), environmentId: record.id, type, status: 'in_progress', params, output: '', error: null, requestedBy: actor.username, startedAt: now(), finishedAt: null, exitCode: null, httpStatus: null };
     await repo.insert(op);
@@ -84,18 +121,23 @@ export function createOperationsService(deps: OperationsServiceDeps) {
 
     const run = async () => {
       const collected = createOutputLog();
-      const log = (line: string) => collected.append(line);
+      const live = liveOutput(op);
+      running.set(op.id, collected);
+      const log: Log = (text) => live.push(collected.append(text));
       const result: CommandResult = { exitCode: null, httpStatus: null };
       try {
         const summary = await work(log, result);
         if (summary) log(summary);
+        live.flush();
         await repo.update(op.id, { status: 'succeeded', output: collected.text(), finishedAt: now(), ...result });
         await audit.record({ type: 'action', level: 'success', action: type, message: `${type.replace('_', ' ')} of ${record.name} succeeded`, environmentId: record.id, environmentName: record.name, details: { operationId: op.id }, actor });
       } catch (error) {
         const reason = redactSecrets((error as Error).message || 'failed');
+        live.flush();
         await repo.update(op.id, { status: 'failed', output: collected.text(), error: reason, finishedAt: now(), ...result });
         await audit.record({ type: 'action', level: 'error', action: type, message: `${type.replace('_', ' ')} of ${record.name} failed: ${reason}`, environmentId: record.id, environmentName: record.name, details: { operationId: op.id }, actor });
       }
+      running.delete(op.id);
       await publish(op);
     };
     const previous = queues.get(record.id) ?? Promise.resolve();
@@ -109,7 +151,7 @@ export function createOperationsService(deps: OperationsServiceDeps) {
     return { operationId: op.id, status: 'in_progress' as const, startedAt: op.startedAt };
   }
 
-  async function httpCall(details: CommandDetails, log: (line: string) => void, result: CommandResult, version?: string): Promise<void> {
+  async function httpCall(details: CommandDetails, log: Log, result: CommandResult, version?: string): Promise<void> {
     // {VERSION} goes into the URL URL-encoded and into the JSON body JSON-escaped, each as itself.
     const put = (text: string, encode: (v: string) => string) => (version === undefined ? text : text.replaceAll('{VERSION}', encode(version)));
     const url = new URL(put(details.url ?? '', encodeURIComponent));
@@ -127,13 +169,18 @@ export function createOperationsService(deps: OperationsServiceDeps) {
     }
   }
 
-  async function runScript(record: EnvironmentRecord, script: string, log: (line: string) => void, timeoutMs: number, commandResult: CommandResult): Promise<void> {
+  /** Runs an admin's command; its output is logged line by line as it comes. */
+  async function runScript(record: EnvironmentRecord, script: string, log: Log, timeoutMs: number, commandResult: CommandResult): Promise<void> {
     const runner = await deps.runnerFor(record);
-    const result = await runner.exec({ script }, { timeoutMs });
-    commandResult.exitCode = result.exitCode;
-    if (result.stdout) log(result.stdout);
-    if (result.stderr) log(result.stderr);
-    if (result.exitCode !== 0) throw new Error(`exit code ${result.exitCode ?? result.signal ?? 'unknown'}: ${result.stderr.trim().split('\n').slice(-3).join(' | ') || '(no error output)'}`);
+    const lines = { stdout: createLineRedactor(log), stderr: createLineRedactor(log) };
+    try {
+      const result = await runner.exec({ script }, { timeoutMs, onOutput: (stream, text) => lines[stream].write(text) });
+      commandResult.exitCode = result.exitCode;
+      if (result.exitCode !== 0) throw new Error(`exit code ${result.exitCode ?? result.signal ?? 'unknown'}: ${result.stderr.trim().split('\n').slice(-3).join(' | ') || '(no error output)'}`);
+    } finally {
+      lines.stdout.end();
+      lines.stderr.end();
+    }
   }
 
   async function fetchVersions(record: EnvironmentRecord): Promise<string[]> {
@@ -159,10 +206,10 @@ export function createOperationsService(deps: OperationsServiceDeps) {
     async get(id: string): Promise<Operation> {
       const op = await repo.findById(id);
       if (!op) throw new NotFoundError('operation', id);
-      return op;
+      return withLiveOutput(op);
     },
 
-    list: (environmentId: string | undefined, limit: number) => repo.list({ environmentId, limit }),
+    list: async (environmentId: string | undefined, limit: number) => (await repo.list({ environmentId, limit })).map(withLiveOutput),
 
     async restart(id: string, force: boolean, actor: Actor) {
       const record = await deps.environments.getRecord(id);

@@ -1,6 +1,7 @@
 import { createHash, randomBytes } from 'node:crypto';
 import type { Readable } from 'node:stream';
 import { createRequire } from 'node:module';
+import { StringDecoder } from 'node:string_decoder';
 import type ssh2Types from 'ssh2';
 import type { Client, ClientChannel, SFTPWrapper } from 'ssh2';
 import { shellJoin } from '../../lib/shell.js';
@@ -32,6 +33,8 @@ export interface ExecOptions {
   input?: string | Buffer;
   /** Output kept per stream; the tail is kept when more arrives. */
   maxOutputBytes?: number;
+  /** Told of each piece of output as it arrives (an operation shows it live). */
+  onOutput?: (stream: 'stdout' | 'stderr', text: string) => void;
 }
 
 export interface ExecResult {
@@ -368,8 +371,20 @@ export class SshPool {
             const next = current + chunk.toString('utf8');
             return next.length > max ? next.slice(-max) : next;
           };
-          opened.on('data', (chunk: Buffer) => (stdout = keep(stdout, chunk)));
-          opened.stderr.on('data', (chunk: Buffer) => (stderr = keep(stderr, chunk)));
+          // Decoders keep a character split across chunks whole for onOutput.
+          const decoders = { stdout: new StringDecoder('utf8'), stderr: new StringDecoder('utf8') };
+          const tell = (stream: 'stdout' | 'stderr', chunk: Buffer) => {
+            const text = decoders[stream].write(chunk);
+            if (text) options.onOutput?.(stream, text);
+          };
+          opened.on('data', (chunk: Buffer) => {
+            stdout = keep(stdout, chunk);
+            if (options.onOutput) tell('stdout', chunk);
+          });
+          opened.stderr.on('data', (chunk: Buffer) => {
+            stderr = keep(stderr, chunk);
+            if (options.onOutput) tell('stderr', chunk);
+          });
           opened.on('exit', (code: number | null, sig?: string) => {
             exitCode = code;
             signal = sig ?? null;
