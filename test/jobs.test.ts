@@ -86,6 +86,20 @@ describe.each(testDatabases)('jobs on $name', (database) => {
     expect(result.fills.rows).toHaveLength(100);
     expect(result.fills.columns).toEqual(expect.arrayContaining(['timestamp', 'coin', 'pnl', 'type']));
 
+    type FillsPage = { fills: { rows: Record<string, number | string>[]; total: number } };
+    const byPnl = (await api.get(`/backtest/results/${queued.id}?fills=1&limit=50&sort=pnl&order=desc`)).json<FillsPage>().fills;
+    expect(byPnl.total).toBe(1500);
+    expect(byPnl.rows.map((r) => r.pnl)).toEqual(byPnl.rows.map((r) => r.pnl).sort((a, b) => Number(b) - Number(a)));
+    const coins = (await api.get(`/backtest/results/${queued.id}/coins`)).json<{ coins: { coin: string; fills: number; pnl: number }[] }>().coins;
+    expect(coins.reduce((sum, c) => sum + c.fills, 0)).toBe(1500);
+    const oneCoin = (await api.get(`/backtest/results/${queued.id}?fills=1&limit=10&coin=${coins[0]!.coin}&side=long`)).json<FillsPage>().fills;
+    expect(oneCoin.rows.every((r) => r.coin === coins[0]!.coin && String(r.type).endsWith('_long'))).toBe(true);
+    for (const [query, field] of [['sort=nope', 'sort'], ['sort=a%20b', 'sort'], ['order=up', 'order'], ['side=both', 'side']] as const) {
+      const bad = await api.get(`/backtest/results/${queued.id}?fills=1&${query}`);
+      expect(bad.statusCode, query).toBe(400);
+      expect(JSON.stringify(fieldsOf(bad)), query).toContain(field);
+    }
+
     const csv = await t.app.inject({ method: 'GET', url: `/api/v1/backtest/results/${queued.id}/fills/export?format=csv`, headers: t.auth('viewer') });
     expect(csv.statusCode).toBe(200);
     expect(csv.headers['content-type']).toMatch(/text\/csv/);

@@ -12,6 +12,7 @@ import {
   BacktestInstanceBody,
   BacktestResultSchema,
   BacktestRunBody,
+  CoinPnlList,
   EntryBacktestBody,
   ExportQuery,
   JobList,
@@ -76,9 +77,18 @@ export const jobsRoutes: FastifyPluginAsyncTypebox<JobsRoutesOptions> = async (a
     '/backtest/results/:id',
     {
       config: { auth: 'viewer' },
-      schema: { operationId: 'getBacktestResult', tags, summary: 'Metrics and equity curve of a backtest; `?fills=N` adds a page of fills', params: IdParams, querystring: ResultQuery, response: responses({ 200: BacktestResultSchema }) },
+      schema: { operationId: 'getBacktestResult', tags, summary: 'Metrics and equity curve of a backtest; `?fills=N` adds a page of fills (sort, order, coin and side apply to it)', params: IdParams, querystring: ResultQuery, response: responses({ 200: BacktestResultSchema }) },
     },
-    async (request) => jobs.backtestResult(request.params.id, request.query.fills, request.query.limit),
+    async (request) => {
+      const { fills, limit, sort, order, coin, side } = request.query;
+      return jobs.backtestResult(request.params.id, fills, limit, { sort, order, coin, side });
+    },
+  );
+
+  app.get(
+    '/backtest/results/:id/coins',
+    { config: { auth: 'viewer' }, schema: { operationId: 'getBacktestCoinPnl', tags, summary: 'PnL, fees and fill count per coin of a backtest', params: IdParams, response: responses({ 200: CoinPnlList }) } },
+    async (request) => ({ coins: await jobs.backtestCoinPnl(request.params.id) }),
   );
 
   app.get(

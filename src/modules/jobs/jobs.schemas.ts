@@ -104,6 +104,15 @@ export const BacktestResultSchema = Type.Object({
 export const ResultQuery = Type.Object({
   fills: Type.Optional(Type.Integer({ minimum: 1, maximum: 1_000_000, description: 'A page of fills (1 = first)' })),
   limit: Type.Optional(Type.Integer({ minimum: 1, maximum: 5000, default: 100 })),
+  sort: Type.Optional(Type.String({ minLength: 1, maxLength: 100, pattern: '^[A-Za-z0-9_.-]+$', description: 'Sort the fills by this column of fills.csv (default: file order)' })),
+  order: Type.Optional(Type.Enum(['asc', 'desc'], { default: 'asc' })),
+  coin: Type.Optional(Type.String({ minLength: 1, maxLength: 40, pattern: '^[A-Za-z0-9._:/-]+$', description: 'Only fills of this coin' })),
+  side: Type.Optional(Type.Enum(['long', 'short'], { description: 'Only fills whose type ends in _long / _short' })),
+});
+export const CoinPnlList = Type.Object({
+  coins: Type.Array(Type.Object({ coin: Type.String(), fills: Type.Integer(), pnl: Type.Number({ description: 'Sum of pnl (fees not included)' }), fees: Type.Number({ description: 'Sum of fee_paid' }) }), {
+    description: 'Per coin, biggest PnL first',
+  }),
 });
 export const OptimizeResultSchema = Type.Object({
   job: JobSummarySchema,

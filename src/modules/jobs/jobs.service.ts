@@ -15,7 +15,7 @@ import type { JobStore } from './job-store.js';
 import { toPublicJob } from './job-store.js';
 import type { Job, JobOverrides, JobRecord, JobType } from './jobs.types.js';
 import { FINISHED } from './jobs.types.js';
-import { readFillsPage } from './results/fills.js';
+import { coinPnl, queryFills, type CoinPnl, type FillsQuery } from './results/fills-query.js';
 import { backtestConfig, hasResults, rankedFront } from './results/result-config.js';
 import type { BacktestSummary } from './results/backtest-results.js';
 
@@ -151,13 +151,20 @@ export function createJobsService(deps: JobsServiceDeps) {
       return toPublicJob(updated);
     },
 
-    /** The stored summary, plus a page of fills read from the result file. */
-    async backtestResult(id: string, fillsPage?: number, limit = 100) {
+    /** The stored summary, plus a page of fills (sorted, filtered) read from the result file. */
+    async backtestResult(id: string, fillsPage?: number, limit = 100, query: Omit<FillsQuery, 'page' | 'limit'> = {}) {
       const job = await mustFind(id, 'backtest');
       if (!job.result) throw new ConflictError(`backtest ${job.name} has no results (${job.status})`);
       const { config: _config, ...summary } = job.result as unknown as BacktestSummary;
-      const fills = fillsPage !== undefined && job.resultDir ? { page: fillsPage, limit, ...(await readFillsPage(job.resultDir, fillsPage, limit)) } : undefined;
+      const fills = fillsPage !== undefined && job.resultDir ? { page: fillsPage, limit, ...(await queryFills(job.resultDir, { page: fillsPage, limit, ...query })) } : undefined;
       return { job: toPublicJob(job), ...summary, typed: summary.typed as unknown as Record<string, number | null>, equity: summary.equity as unknown as { points: Record<string, unknown>[]; sourceRows: number }, ...(fills && { fills }) };
+    },
+
+    /** PnL, fees and fills per coin of a backtest (one pass over fills.csv, then cached). */
+    async backtestCoinPnl(id: string): Promise<CoinPnl[]> {
+      const job = await mustFind(id, 'backtest');
+      if (!job.result || !job.resultDir) throw new ConflictError(`backtest ${job.name} has no results (${job.status})`);
+      return coinPnl(job.resultDir);
     },
 
     async optimizeResult(id: string) {

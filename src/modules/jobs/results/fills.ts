@@ -115,30 +115,47 @@ export function fillRow(index: Pick<FillsIndex, 'columns' | 'indices' | 'fieldCo
 
 /** Page `page` (1-based) of `limit` fills; rows past the end give an empty page. */
 export async function readFillsPage(dir: string, page: number, limit: number): Promise<{ rows: FillRow[]; total: number; columns: string[] }> {
-  if (!Number.isSafeInteger(page) || page < 1) throw ValidationError.field('page', 'must be an integer >= 1');
-  if (!Number.isSafeInteger(limit) || limit < 1 || limit > MAX_PAGE_LIMIT) throw ValidationError.field('limit', `must be an integer from 1 to ${MAX_PAGE_LIMIT}`);
+  checkPage(page, limit);
   const index = await fillsIndex(dir);
   const first = (page - 1) * limit;
   const last = Math.min(index.count, first + limit); // exclusive
-  const rows: FillRow[] = [];
-  if (first >= last) return { rows, total: index.count, columns: index.columns };
+  const ids: number[] = [];
+  for (let i = first; i < last; i++) ids.push(i);
+  return { rows: await readFillRows(dir, index, ids), total: index.count, columns: index.columns };
+}
+
+export function checkPage(page: number, limit: number): void {
+  if (!Number.isSafeInteger(page) || page < 1) throw ValidationError.field('page', 'must be an integer >= 1');
+  if (!Number.isSafeInteger(limit) || limit < 1 || limit > MAX_PAGE_LIMIT) throw ValidationError.field('limit', `must be an integer from 1 to ${MAX_PAGE_LIMIT}`);
+}
+
+/**
+ * The good rows numbered `ids` (0-based, any order), in that order. Rows close together in the
+ * file are read with one positional read; far apart ones separately.
+ */
+export async function readFillRows(dir: string, index: FillsIndex, ids: readonly number[]): Promise<FillRow[]> {
+  const out: FillRow[] = new Array<FillRow>(ids.length);
+  if (ids.length === 0) return out;
+  const order = ids.map((_, k) => k).sort((a, b) => index.starts[ids[a]!]! - index.starts[ids[b]!]!);
   const path = join(dir, FILLS_FILE);
   try {
     const handle = await open(path, 'r');
     try {
-      for (let runStart = first; runStart < last; ) {
+      for (let runStart = 0; runStart < order.length; ) {
+        const startOf = (k: number) => index.starts[ids[order[k]!]!]!;
+        const endOf = (k: number) => startOf(k) + index.lengths[ids[order[k]!]!]!;
         let runEnd = runStart + 1;
-        while (runEnd < last && index.starts[runEnd]! - (index.starts[runEnd - 1]! + index.lengths[runEnd - 1]!) <= MAX_READ_GAP) runEnd++;
-        const from = index.starts[runStart]!;
-        const to = index.starts[runEnd - 1]! + index.lengths[runEnd - 1]!;
-        const buffer = Buffer.alloc(to - from);
+        while (runEnd < order.length && startOf(runEnd) - endOf(runEnd - 1) <= MAX_READ_GAP) runEnd++;
+        const from = startOf(runStart);
+        const buffer = Buffer.alloc(endOf(runEnd - 1) - from); // rows do not overlap: the last starting ends last
         const { bytesRead } = await handle.read(buffer, 0, buffer.length, from);
-        for (let i = runStart; i < runEnd; i++) {
-          const offset = index.starts[i]! - from;
-          if (offset + index.lengths[i]! > bytesRead) throw new ResultFileError(FILLS_FILE, 'corrupt', 'the file shrank while it was read');
-          const row = fillRow(index, buffer.toString('utf8', offset, offset + index.lengths[i]!).replace(/\r$/, ''));
+        for (let k = runStart; k < runEnd; k++) {
+          const offset = startOf(k) - from;
+          const length = index.lengths[ids[order[k]!]!]!;
+          if (offset + length > bytesRead) throw new ResultFileError(FILLS_FILE, 'corrupt', 'the file shrank while it was read');
+          const row = fillRow(index, buffer.toString('utf8', offset, offset + length).replace(/\r$/, ''));
           if (!row) throw new ResultFileError(FILLS_FILE, 'corrupt', 'the file changed while it was read');
-          rows.push(row);
+          out[order[k]!] = row;
         }
         runStart = runEnd;
       }
@@ -148,7 +165,7 @@ export async function readFillsPage(dir: string, page: number, limit: number): P
   } catch (error) {
     throw resultFileError(path, error);
   }
-  return { rows, total: index.count, columns: index.columns };
+  return out;
 }
 
 /**
