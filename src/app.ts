@@ -22,6 +22,7 @@ import type { ServerSecrets } from './lib/secret-files.js';
 import { createAccountsModule } from './modules/accounts/accounts.module.js';
 import { createAuditModule } from './modules/audit/audit.module.js';
 import { createAuthModule } from './modules/auth/auth.module.js';
+import { createDashboardModule } from './modules/dashboard/dashboard.module.js';
 import type { Core } from './modules/core.js';
 import { createEnvironmentsModule } from './modules/environments/environments.module.js';
 import { createHealthModule } from './modules/health/health.module.js';
@@ -124,6 +125,7 @@ export async function buildApp(deps: AppDeps) {
     addBacklog: hub.addBacklog,
   });
   const jobs = createJobsModule({ ...core, audit: audit.service, environments: environments.service, instances: instances.service, hostFor: instances.hostFor, addLogSink: instances.addLogSink });
+  const dashboard = createDashboardModule({ ...core, environments: environments.service, sshPool: environments.sshPool, hostFor: instances.hostFor });
 
   const routeRules: RouteRule[] = [];
   registerErrorHandling(app);
@@ -155,7 +157,7 @@ export async function buildApp(deps: AppDeps) {
 
   await registerOpenApi(app, VERSION);
 
-  for (const module of [system, auth, users, audit, settings, hub, environments, accounts, instances, jobs, health]) await module.routes(api);
+  for (const module of [system, auth, users, audit, settings, hub, environments, accounts, instances, jobs, health, dashboard]) await module.routes(api);
   // Last: the web UI answers only what no route above claims.
   await app.register(staticUi, { dir: config.ui.dir });
 
@@ -182,6 +184,7 @@ export async function buildApp(deps: AppDeps) {
       logs: instances.logs,
       jobs: jobs.service,
       jobQueue: jobs.jobQueue,
+      dashboard: dashboard.service,
     },
   };
 }

@@ -190,6 +190,68 @@ export interface JobsTable {
   finished_at: string | null;
 }
 
+/** Epoch milliseconds: PostgreSQL returns bigint as text. */
+type Millis = ColumnType<number | string, number, number>;
+
+export interface DashboardFillsTable {
+  account: string;
+  fill_id: string;
+  exchange: string;
+  instance_id: string | null;
+  ts: Millis;
+  day: string;
+  symbol: string;
+  side: string;
+  position_side: string | null;
+  order_type: string | null;
+  qty: number;
+  price: number;
+  pnl: number;
+  fee: number | null;
+  net_pnl: number;
+  pending: number;
+  estimated: number;
+  source: string;
+}
+
+export interface DashboardDailyTable {
+  account: string;
+  day: string;
+  symbol: string;
+  pnl: number;
+  fees: number;
+  fills: number;
+}
+
+export interface DashboardSamplesTable {
+  scope: 'account' | 'bot';
+  key: string;
+  ts: Millis;
+  balance: number;
+  equity: number;
+}
+
+export interface DashboardBotStateTable {
+  instance_id: string;
+  account: string;
+  exchange: string;
+  snapshot_ts: Millis;
+  balance: number;
+  equity: number;
+  upnl: number;
+  positions: string;
+  open_orders: string;
+}
+
+export interface DashboardFilesTable {
+  environment_id: string;
+  path: string;
+  size: Millis;
+  mtime_ms: Millis;
+  problem: string | null;
+  read_at: string;
+}
+
 export interface Database {
   users: UsersTable;
   sessions: SessionsTable;
@@ -204,6 +266,11 @@ export interface Database {
   instances: InstancesTable;
   instance_config_versions: InstanceConfigVersionsTable;
   jobs: JobsTable;
+  dashboard_fills: DashboardFillsTable;
+  dashboard_daily: DashboardDailyTable;
+  dashboard_samples: DashboardSamplesTable;
+  dashboard_bot_state: DashboardBotStateTable;
+  dashboard_files: DashboardFilesTable;
 }
 
 export type UserRow = Selectable<UsersTable>;

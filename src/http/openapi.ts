@@ -16,6 +16,7 @@ export const API_TAGS = [
   { name: 'accounts', description: 'Exchange accounts and their API keys (write-only secrets)' },
   { name: 'instances', description: 'Bot instances: config versions, start and stop, logs' },
   { name: 'jobs', description: 'Backtests and optimizations: queue, results, bots from results' },
+  { name: 'dashboard', description: 'Balance, PnL and positions of every account and bot, from the files the bots write' },
 ] as const;
 
 const TAG_NAMES = new Set<string>(API_TAGS.map((t) => t.name));

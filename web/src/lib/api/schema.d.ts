@@ -295,6 +295,74 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/v1/dashboard/income": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** Realised PnL events (fills), newest first: a page as JSON, or all of them as CSV (format=csv) */
+        get: operations["listDashboardIncome"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/dashboard/performance": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** Balance and equity series, realised PnL per day or hour with the cumulative line, average daily gain, max drawdown, PnL per symbol and top symbols */
+        get: operations["getDashboardPerformance"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/dashboard/positions": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** Every open position with its next entry and next close from the open orders */
+        get: operations["listDashboardPositions"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/dashboard/stats": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** Bots, environments, accounts, balance, equity, realised and unrealised PnL, open positions, jobs, and how reading each bot's files goes */
+        get: operations["getDashboardStats"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/v1/environments": {
         parameters: {
             query?: never;
@@ -1272,6 +1340,19 @@ export interface components {
             userId: string | null;
             username: string | null;
         };
+        /** @description How reading a bot's files goes: waiting (not running or nothing written yet), stale, or error with the files at fault */
+        DashboardSource: {
+            account: string;
+            instanceId: string;
+            /** Format: date-time */
+            lastReadAt: string | null;
+            name: string;
+            problems: string[];
+            /** Format: date-time */
+            snapshotAt: string | null;
+            /** @enum {unknown} */
+            state: "ok" | "waiting" | "stale" | "error";
+        };
         Environment: {
             commands: {
                 restart: {
@@ -1308,7 +1389,7 @@ export interface components {
             description: string;
             environmentURL: string | null;
             healthCheck: {
-                /** @description ssh: probe command; exit 0 is healthy */
+                /** @description ssh, local: probe command; exit 0 is healthy */
                 command?: string;
                 /** @description seconds above which a success is degraded */
                 degradedAfter?: number;
@@ -1331,7 +1412,7 @@ export interface components {
                 /** @description seconds */
                 timeout: number;
                 /** @enum {unknown} */
-                type: "http" | "tcp" | "ssh" | "none";
+                type: "http" | "tcp" | "ssh" | "local" | "none";
                 validation?: {
                     /** @enum {unknown} */
                     type: "statusCode" | "jsonRegex" | "bodyRegex";
@@ -3008,6 +3089,331 @@ export interface operations {
             };
         };
     };
+    listDashboardIncome: {
+        parameters: {
+            query?: {
+                /** @description account names, comma-separated (default: all) */
+                accounts?: string;
+                /** @description bot ids, comma-separated: their accounts' figures (fills belong to an account, not a bot) */
+                bots?: string;
+                /** @description csv: every matching fill as an attachment (page and limit ignored) */
+                format?: "json" | "csv";
+                /** @description start (date or date-time, UTC), instead of period */
+                from?: string;
+                limit?: number;
+                page?: number;
+                /** @description UTC days: today, yesterday, the last 7 or 30 days, this month, this year, or all */
+                period?: "today" | "yesterday" | "7d" | "30d" | "month" | "ytd" | "all";
+                symbol?: string;
+                /** @description end, exclusive (date or date-time, UTC) */
+                to?: string;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Every error answers with this envelope */
+            "4XX": {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description Every error answers with this envelope */
+            "5XX": {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description A page of fills (JSON), or every matching fill (CSV attachment) */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        items: {
+                            account: string;
+                            exchange: string;
+                            /** @description v8 fee_paid (negative when paid) */
+                            fee: number | null;
+                            fillId: string;
+                            netPnl: number;
+                            orderType: string | null;
+                            /** @description as the bot's cache has it (v8: gross) */
+                            pnl: number;
+                            positionSide: string | null;
+                            price: number;
+                            qty: number;
+                            side: string;
+                            source: string;
+                            /** @enum {unknown} */
+                            status: "complete" | "pending" | "estimated";
+                            symbol: string;
+                            /** Format: date-time */
+                            time: string;
+                        }[];
+                        pagination: {
+                            limit: number;
+                            page: number;
+                            total: number;
+                            totalPages: number;
+                        };
+                    };
+                    "text/csv": string;
+                };
+            };
+        };
+    };
+    getDashboardPerformance: {
+        parameters: {
+            query?: {
+                /** @description account names, comma-separated (default: all) */
+                accounts?: string;
+                /** @description bot ids, comma-separated: their accounts' figures (fills belong to an account, not a bot) */
+                bots?: string;
+                /** @description start (date or date-time, UTC), instead of period */
+                from?: string;
+                interval?: "day" | "hour";
+                /** @description UTC days: today, yesterday, the last 7 or 30 days, this month, this year, or all */
+                period?: "today" | "yesterday" | "7d" | "30d" | "month" | "ytd" | "all";
+                /** @description end, exclusive (date or date-time, UTC) */
+                to?: string;
+                /** @description how many top symbols */
+                top?: number;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Every error answers with this envelope */
+            "4XX": {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description Every error answers with this envelope */
+            "5XX": {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description Default Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        accounts: {
+                            account: string;
+                            balance: number | null;
+                            equity: number | null;
+                            fills: number;
+                            pnl: number;
+                        }[];
+                        /** @description average daily gain */
+                        adg: {
+                            quote: number;
+                            /** @description of the balance at the start */
+                            ratio: number | null;
+                        };
+                        /** Format: date-time */
+                        from: string;
+                        /** @enum {unknown} */
+                        interval: "day" | "hour";
+                        /** @description the largest fall of equity from a peak, as a fraction of it */
+                        maxDrawdown: number;
+                        perSymbol: {
+                            fees: number;
+                            fills: number;
+                            pnl: number;
+                            symbol: string;
+                        }[];
+                        /** @description realised PnL per bucket (completed fills), every bucket present */
+                        pnl: {
+                            cumulative: number;
+                            pnl: number;
+                            /** Format: date-time */
+                            t: string;
+                        }[];
+                        /** @description the selected accounts together, the last sample of each bucket */
+                        series: {
+                            balance: number;
+                            equity: number;
+                            /** Format: date-time */
+                            t: string;
+                        }[];
+                        /** Format: date-time */
+                        to: string;
+                        topSymbols: {
+                            fees: number;
+                            fills: number;
+                            pnl: number;
+                            symbol: string;
+                        }[];
+                        totalPnl: number;
+                    };
+                };
+            };
+        };
+    };
+    listDashboardPositions: {
+        parameters: {
+            query?: {
+                /** @description account names, comma-separated (default: all) */
+                accounts?: string;
+                /** @description bot ids, comma-separated: their accounts' figures (fills belong to an account, not a bot) */
+                bots?: string;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Every error answers with this envelope */
+            "4XX": {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description Every error answers with this envelope */
+            "5XX": {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description Default Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        positions: {
+                            account: string;
+                            bot: string | null;
+                            entryPrice: number;
+                            exchange: string;
+                            instanceId: string;
+                            lastPrice: number | null;
+                            nextClose: {
+                                price: number;
+                                qty: number;
+                            } | null;
+                            nextEntry: {
+                                price: number;
+                                qty: number;
+                            } | null;
+                            /** @enum {unknown} */
+                            side: "long" | "short";
+                            /** @description negative for shorts */
+                            size: number;
+                            symbol: string;
+                            /** Format: date-time */
+                            updatedAt: string;
+                            upnl: number;
+                            value: number;
+                            walletExposure: number | null;
+                        }[];
+                    };
+                };
+            };
+        };
+    };
+    getDashboardStats: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Every error answers with this envelope */
+            "4XX": {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description Every error answers with this envelope */
+            "5XX": {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description Default Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        accounts: {
+                            /** @description accounts with a bot snapshot */
+                            reporting: number;
+                            total: number;
+                        };
+                        balance: number;
+                        bots: {
+                            byStatus: {
+                                [key: string]: number;
+                            };
+                            total: number;
+                        };
+                        environments: {
+                            byHealth: {
+                                [key: string]: number;
+                            };
+                            total: number;
+                        };
+                        equity: number;
+                        jobs: {
+                            queued: number;
+                            running: number;
+                        };
+                        openPositions: number;
+                        realisedPnl: {
+                            "7d": number;
+                            "30d": number;
+                            all: number;
+                            today: number;
+                        };
+                        sources: components["schemas"]["DashboardSource"][];
+                        unrealisedPnl: number;
+                    };
+                };
+            };
+        };
+    };
     listEnvironments: {
         parameters: {
             query?: {
@@ -3112,7 +3518,7 @@ export interface operations {
                     /** @description http(s) URL */
                     environmentURL?: string | null;
                     healthCheck?: {
-                        /** @description ssh: probe command; exit 0 is healthy */
+                        /** @description ssh, local: probe command; exit 0 is healthy */
                         command?: string;
                         /** @description seconds above which a success is degraded */
                         degradedAfter?: number;
@@ -3135,7 +3541,7 @@ export interface operations {
                         /** @description seconds */
                         timeout: number;
                         /** @enum {unknown} */
-                        type: "http" | "tcp" | "ssh" | "none";
+                        type: "http" | "tcp" | "ssh" | "local" | "none";
                         validation?: {
                             /** @enum {unknown} */
                             type: "statusCode" | "jsonRegex" | "bodyRegex";
@@ -3260,7 +3666,7 @@ export interface operations {
                         description: string;
                         environmentURL: string | null;
                         healthCheck: {
-                            /** @description ssh: probe command; exit 0 is healthy */
+                            /** @description ssh, local: probe command; exit 0 is healthy */
                             command?: string;
                             /** @description seconds above which a success is degraded */
                             degradedAfter?: number;
@@ -3283,7 +3689,7 @@ export interface operations {
                             /** @description seconds */
                             timeout: number;
                             /** @enum {unknown} */
-                            type: "http" | "tcp" | "ssh" | "none";
+                            type: "http" | "tcp" | "ssh" | "local" | "none";
                             validation?: {
                                 /** @enum {unknown} */
                                 type: "statusCode" | "jsonRegex" | "bodyRegex";
@@ -3439,7 +3845,7 @@ export interface operations {
                         description: string;
                         environmentURL: string | null;
                         healthCheck: {
-                            /** @description ssh: probe command; exit 0 is healthy */
+                            /** @description ssh, local: probe command; exit 0 is healthy */
                             command?: string;
                             /** @description seconds above which a success is degraded */
                             degradedAfter?: number;
@@ -3462,7 +3868,7 @@ export interface operations {
                             /** @description seconds */
                             timeout: number;
                             /** @enum {unknown} */
-                            type: "http" | "tcp" | "ssh" | "none";
+                            type: "http" | "tcp" | "ssh" | "local" | "none";
                             validation?: {
                                 /** @enum {unknown} */
                                 type: "statusCode" | "jsonRegex" | "bodyRegex";
@@ -3600,7 +4006,7 @@ export interface operations {
                     /** @description http(s) URL */
                     environmentURL?: string | null;
                     healthCheck?: {
-                        /** @description ssh: probe command; exit 0 is healthy */
+                        /** @description ssh, local: probe command; exit 0 is healthy */
                         command?: string;
                         /** @description seconds above which a success is degraded */
                         degradedAfter?: number;
@@ -3623,7 +4029,7 @@ export interface operations {
                         /** @description seconds */
                         timeout: number;
                         /** @enum {unknown} */
-                        type: "http" | "tcp" | "ssh" | "none";
+                        type: "http" | "tcp" | "ssh" | "local" | "none";
                         validation?: {
                             /** @enum {unknown} */
                             type: "statusCode" | "jsonRegex" | "bodyRegex";
@@ -3743,7 +4149,7 @@ export interface operations {
                         description: string;
                         environmentURL: string | null;
                         healthCheck: {
-                            /** @description ssh: probe command; exit 0 is healthy */
+                            /** @description ssh, local: probe command; exit 0 is healthy */
                             command?: string;
                             /** @description seconds above which a success is degraded */
                             degradedAfter?: number;
@@ -3766,7 +4172,7 @@ export interface operations {
                             /** @description seconds */
                             timeout: number;
                             /** @enum {unknown} */
-                            type: "http" | "tcp" | "ssh" | "none";
+                            type: "http" | "tcp" | "ssh" | "local" | "none";
                             validation?: {
                                 /** @enum {unknown} */
                                 type: "statusCode" | "jsonRegex" | "bodyRegex";
@@ -4093,7 +4499,7 @@ export interface operations {
                         description: string;
                         environmentURL: string | null;
                         healthCheck: {
-                            /** @description ssh: probe command; exit 0 is healthy */
+                            /** @description ssh, local: probe command; exit 0 is healthy */
                             command?: string;
                             /** @description seconds above which a success is degraded */
                             degradedAfter?: number;
@@ -4116,7 +4522,7 @@ export interface operations {
                             /** @description seconds */
                             timeout: number;
                             /** @enum {unknown} */
-                            type: "http" | "tcp" | "ssh" | "none";
+                            type: "http" | "tcp" | "ssh" | "local" | "none";
                             validation?: {
                                 /** @enum {unknown} */
                                 type: "statusCode" | "jsonRegex" | "bodyRegex";
@@ -8199,7 +8605,7 @@ export interface operations {
                     /** @description http(s) URL */
                     environmentURL?: string | null;
                     healthCheck?: {
-                        /** @description ssh: probe command; exit 0 is healthy */
+                        /** @description ssh, local: probe command; exit 0 is healthy */
                         command?: string;
                         /** @description seconds above which a success is degraded */
                         degradedAfter?: number;
@@ -8222,7 +8628,7 @@ export interface operations {
                         /** @description seconds */
                         timeout: number;
                         /** @enum {unknown} */
-                        type: "http" | "tcp" | "ssh" | "none";
+                        type: "http" | "tcp" | "ssh" | "local" | "none";
                         validation?: {
                             /** @enum {unknown} */
                             type: "statusCode" | "jsonRegex" | "bodyRegex";
@@ -8347,7 +8753,7 @@ export interface operations {
                         description: string;
                         environmentURL: string | null;
                         healthCheck: {
-                            /** @description ssh: probe command; exit 0 is healthy */
+                            /** @description ssh, local: probe command; exit 0 is healthy */
                             command?: string;
                             /** @description seconds above which a success is degraded */
                             degradedAfter?: number;
@@ -8370,7 +8776,7 @@ export interface operations {
                             /** @description seconds */
                             timeout: number;
                             /** @enum {unknown} */
-                            type: "http" | "tcp" | "ssh" | "none";
+                            type: "http" | "tcp" | "ssh" | "local" | "none";
                             validation?: {
                                 /** @enum {unknown} */
                                 type: "statusCode" | "jsonRegex" | "bodyRegex";
@@ -8508,7 +8914,7 @@ export interface operations {
                     /** @description http(s) URL */
                     environmentURL?: string | null;
                     healthCheck?: {
-                        /** @description ssh: probe command; exit 0 is healthy */
+                        /** @description ssh, local: probe command; exit 0 is healthy */
                         command?: string;
                         /** @description seconds above which a success is degraded */
                         degradedAfter?: number;
@@ -8531,7 +8937,7 @@ export interface operations {
                         /** @description seconds */
                         timeout: number;
                         /** @enum {unknown} */
-                        type: "http" | "tcp" | "ssh" | "none";
+                        type: "http" | "tcp" | "ssh" | "local" | "none";
                         validation?: {
                             /** @enum {unknown} */
                             type: "statusCode" | "jsonRegex" | "bodyRegex";
@@ -8651,7 +9057,7 @@ export interface operations {
                         description: string;
                         environmentURL: string | null;
                         healthCheck: {
-                            /** @description ssh: probe command; exit 0 is healthy */
+                            /** @description ssh, local: probe command; exit 0 is healthy */
                             command?: string;
                             /** @description seconds above which a success is degraded */
                             degradedAfter?: number;
@@ -8674,7 +9080,7 @@ export interface operations {
                             /** @description seconds */
                             timeout: number;
                             /** @enum {unknown} */
-                            type: "http" | "tcp" | "ssh" | "none";
+                            type: "http" | "tcp" | "ssh" | "local" | "none";
                             validation?: {
                                 /** @enum {unknown} */
                                 type: "statusCode" | "jsonRegex" | "bodyRegex";
