@@ -206,4 +206,59 @@ describe('web UI: bots, bot detail and the live log', { timeout: 180_000 }, () =
     await shots(p, 'bot-viewer');
     await p.context().close();
   });
+
+  it('sorts the table by a column header: kept in the URL across a reload, with filters and live updates', async () => {
+    expect(botId).not.toBe('');
+    // Two more bots, stopped and never run (no balance); ui-bot kept the balance of its run.
+    const arrange = async (method: string, path: string, body: unknown) => {
+      const res = await ui.api<{ id: string }>('admin', method, `/api/v1${path}`, body);
+      if (res.status >= 300) throw new Error(`${method} ${path}: ${res.status} ${JSON.stringify(res.body)}`);
+      return res.body;
+    };
+    await arrange('POST', '/accounts', { name: 'okx_02', exchange: 'okx', key: 'ui-key-2', secret: 'ui-secret-2', passphrase: 'ui-pass-2' });
+    await arrange('POST', '/instances', { name: 'alpha-bot', environmentId: 'local', account: 'okx_02', config: JSON.parse(config({ leverage: 5 })) });
+    const zeta = await arrange('POST', '/instances', { name: 'zeta-bot', environmentId: 'local', account: 'bybit_01', config: JSON.parse(config({ leverage: 5 })) });
+    expect((await ui.api<Instance>('operator', 'GET', `/api/v1/instances/${botId}`)).body.summary.balance).not.toBeNull();
+
+    const p = operator;
+    await p.goto('/bots');
+    const order = async () => Promise.all((await p.locator('tbody tr[data-bot]').all()).map((row) => row.getAttribute('data-bot')));
+    const sortOf = (column: string) => p.locator(`th[data-sort="${column}"]`).getAttribute('aria-sort');
+    const sortBy = (label: string) => p.getByRole('button', { name: label, exact: true }).click();
+    await eventually(order).toEqual(['alpha-bot', 'ui-bot', 'zeta-bot']);
+    expect(await sortOf('name')).toBe('ascending');
+
+    await sortBy('Bot');
+    await eventually(order).toEqual(['zeta-bot', 'ui-bot', 'alpha-bot']);
+    expect(new URL(p.url()).search).toBe('?dir=desc');
+    expect(await sortOf('name')).toBe('descending');
+
+    await sortBy('Account');
+    await eventually(order).toEqual(['ui-bot', 'zeta-bot', 'alpha-bot']);
+    expect(new URL(p.url()).search).toBe('?sort=account');
+
+    // Largest balance first; bots without one stay last (by name) in either direction.
+    await sortBy('Balance');
+    await sortBy('Balance');
+    await eventually(() => new URL(p.url()).search).toBe('?sort=balance&dir=desc');
+    await eventually(order).toEqual(['ui-bot', 'alpha-bot', 'zeta-bot']);
+    expect(await sortOf('balance')).toBe('descending');
+    expect(await sortOf('name')).toBe('none');
+    await expectPageAxeClean(p);
+    await shots(p, 'bots-sorted');
+
+    // A reload keeps the sort (it is in the URL).
+    await p.reload();
+    await eventually(order).toEqual(['ui-bot', 'alpha-bot', 'zeta-bot']);
+    expect(await sortOf('balance')).toBe('descending');
+
+    // With a filter, and live: a bot renamed elsewhere moves to its new place without a reload.
+    await choose(p, p.locator('main'), 'Account', 'bybit_01');
+    await eventually(order).toEqual(['ui-bot', 'zeta-bot']);
+    await sortBy('Bot');
+    await eventually(order).toEqual(['ui-bot', 'zeta-bot']);
+    await arrange('PUT', `/instances/${zeta.id}`, { name: 'aardvark-bot' });
+    await eventually(order).toEqual(['aardvark-bot', 'ui-bot']);
+    expect(new URL(p.url()).search).toBe('');
+  });
 });

@@ -8,6 +8,7 @@ import { createRootRouteWithContext, createRoute, createRouter, lazyRouteCompone
 import { ApiError, signedInMark } from '../lib/api/client';
 import { queryClient } from '../lib/query-client';
 import { meQuery } from '../lib/session';
+import { botsSearch } from '../pages/bots/sort';
 import { RouteError } from './RouteError';
 import { RoutePending } from './RoutePending';
 
@@ -62,7 +63,7 @@ const indexRoute = createRoute({
 
 const fleetRoute = createRoute({ getParentRoute: () => appRoute, path: '/fleet', component: lazyRouteComponent(() => import('../pages/fleet/FleetPage')) });
 const environmentRoute = createRoute({ getParentRoute: () => appRoute, path: '/fleet/$id', component: lazyRouteComponent(() => import('../pages/fleet/EnvironmentPage')) });
-const botsRoute = createRoute({ getParentRoute: () => appRoute, path: '/bots', component: lazyRouteComponent(() => import('../pages/bots/BotsPage')) });
+const botsRoute = createRoute({ getParentRoute: () => appRoute, path: '/bots', validateSearch: botsSearch, component: lazyRouteComponent(() => import('../pages/bots/BotsPage')) });
 const botRoute = createRoute({ getParentRoute: () => appRoute, path: '/bots/$id', component: lazyRouteComponent(() => import('../pages/bots/BotPage')) });
 const accountsRoute = createRoute({ getParentRoute: () => appRoute, path: '/accounts', component: lazyRouteComponent(() => import('../pages/accounts/AccountsPage')) });
 

@@ -1,20 +1,25 @@
 /**
  * Every bot, live: status and the live summary arrive over the hub (no polling). Filters and
  * search are local; operators select bots to start / stop / restart them together, and can stop
- * everything after a confirmation. Long lists are virtualised.
+ * everything after a confirmation. Columns sort by a click on their header; the sort is kept in
+ * the URL (`?sort=balance&dir=desc`). Long lists are virtualised. The create form (CodeMirror)
+ * loads when its dialog opens.
  */
-import { Alert, Badge, Button, Checkbox, Group, Modal, Select, Stack, Table, Text, TextInput, Title, Tooltip } from '@mantine/core';
+import { Alert, Badge, Button, Checkbox, Group, Loader, Modal, Select, Stack, Table, Text, TextInput, Title, Tooltip, UnstyledButton, type TableThProps } from '@mantine/core';
 import { useDisclosure } from '@mantine/hooks';
-import { Link, useNavigate } from '@tanstack/react-router';
+import { Link, useNavigate, useSearch } from '@tanstack/react-router';
 import { useVirtualizer } from '@tanstack/react-virtual';
-import { useMemo, useRef, useState } from 'react';
+import { lazy, Suspense, useMemo, useRef, useState, type ReactNode } from 'react';
 import { ConfirmButton } from '../../components/ConfirmButton';
 import { notifyDone, notifyError } from '../../components/notifyError';
 import { StatusBadge } from '../../components/StatusBadge';
 import { useSession } from '../../lib/session';
 import { useBulkAction, useEnvironmentOptions, useInstances, useStopAll, type BulkAction, type Instance } from './api';
-import { BotForm } from './BotForm';
 import { money, positions, signedMoney, uptime } from './format';
+import { nextSort, sortBots, type BotsSearch, type SortKey } from './sort';
+
+/** The create form (CodeMirror and the config schema) loads when its dialog opens, not with the table. */
+const BotForm = lazy(() => import('./BotForm').then((m) => ({ default: m.BotForm })));
 
 const STATUSES = ['running', 'starting', 'stopping', 'stopped', 'crashed', 'error', 'unknown'];
 /** Past this many rows only the visible ones are rendered. */
@@ -26,10 +31,28 @@ function matches(instance: Instance, needle: string, environmentName: string): b
   return [instance.name, instance.account, instance.exchange, environmentName, ...instance.symbols].some((v) => v.toLowerCase().includes(needle));
 }
 
+/** A column header that sorts the table: a button, with the current order told by aria-sort. */
+function SortTh({ column, search, onSort, children, ...th }: { column: SortKey; search: BotsSearch; onSort: (column: SortKey) => void; children: ReactNode } & TableThProps) {
+  const active = (search.sort ?? 'name') === column;
+  const descending = search.dir === 'desc';
+  return (
+    <Table.Th {...th} aria-sort={active ? (descending ? 'descending' : 'ascending') : 'none'} data-sort={column}>
+      <UnstyledButton onClick={() => onSort(column)} fz="sm" fw={700} style={{ whiteSpace: 'nowrap' }}>
+        {children}
+        <Text span inherit c={active ? undefined : 'dimmed'} ml={4} aria-hidden="true">
+          {active ? (descending ? '▼' : '▲') : '↕'}
+        </Text>
+      </UnstyledButton>
+    </Table.Th>
+  );
+}
+
 export default function BotsPage() {
   const { can } = useSession();
   const operator = can('operator');
   const navigate = useNavigate();
+  const order = useSearch({ from: '/app/bots' });
+  const onSort = (column: SortKey) => void navigate({ to: '/bots', search: nextSort(order, column), replace: true });
   const instances = useInstances();
   const environments = useEnvironmentOptions();
   const bulk = useBulkAction();
@@ -48,12 +71,16 @@ export default function BotsPage() {
   const needle = search.trim().toLowerCase();
   const rows = useMemo(
     () =>
-      (all ?? [])
-        .filter((i) => (!status || i.status === status) && (!environment || i.environmentId === environment) && (!account || i.account === account))
-        .filter((i) => matches(i, needle, envNames.get(i.environmentId) ?? ''))
-        .sort((a, b) => a.name.localeCompare(b.name)),
-    [all, status, environment, account, needle, envNames],
+      sortBots(
+        (all ?? [])
+          .filter((i) => (!status || i.status === status) && (!environment || i.environmentId === environment) && (!account || i.account === account))
+          .filter((i) => matches(i, needle, envNames.get(i.environmentId) ?? '')),
+        order,
+        (id) => envNames.get(id) ?? id,
+      ),
+    [all, status, environment, account, needle, envNames, order],
   );
+  const sortProps = { search: order, onSort };
   const chosen = rows.filter((r) => selected.has(r.id));
   const now = Date.now();
 
@@ -163,22 +190,34 @@ export default function BotsPage() {
                       />
                     </Table.Th>
                   )}
-                  <Table.Th>Bot</Table.Th>
-                  <Table.Th visibleFrom="sm">Status</Table.Th>
-                  <Table.Th visibleFrom="md">Environment</Table.Th>
-                  <Table.Th visibleFrom="md">Account</Table.Th>
+                  <SortTh column="name" {...sortProps}>
+                    Bot
+                  </SortTh>
+                  <SortTh column="status" visibleFrom="sm" {...sortProps}>
+                    Status
+                  </SortTh>
+                  <SortTh column="environment" visibleFrom="md" {...sortProps}>
+                    Environment
+                  </SortTh>
+                  <SortTh column="account" visibleFrom="md" {...sortProps}>
+                    Account
+                  </SortTh>
                   <Table.Th visibleFrom="lg">Coins</Table.Th>
-                  <Table.Th ta="right">Balance</Table.Th>
-                  <Table.Th ta="right" visibleFrom="sm">
+                  <SortTh column="balance" ta="right" {...sortProps}>
+                    Balance
+                  </SortTh>
+                  <SortTh column="pnl" ta="right" visibleFrom="sm" {...sortProps}>
                     Realised PnL
-                  </Table.Th>
+                  </SortTh>
                   <Table.Th visibleFrom="lg">Positions</Table.Th>
-                  <Table.Th visibleFrom="md">Uptime</Table.Th>
-                  <Table.Th ta="right" visibleFrom="md">
+                  <SortTh column="uptime" visibleFrom="md" {...sortProps}>
+                    Uptime
+                  </SortTh>
+                  <SortTh column="crashes" ta="right" visibleFrom="md" {...sortProps}>
                     <Tooltip label="Automatic restarts after a crash">
                       <span>Crashes</span>
                     </Tooltip>
-                  </Table.Th>
+                  </SortTh>
                 </Table.Tr>
               </Table.Thead>
               <Table.Tbody>
@@ -244,14 +283,18 @@ export default function BotsPage() {
       )}
 
       <Modal opened={creating} onClose={closeCreate} title="New bot" size="xl" closeButtonProps={{ 'aria-label': 'Close' }}>
-        <BotForm
-          onCancel={closeCreate}
-          onDone={(bot) => {
-            closeCreate();
-            notifyDone(`Bot ${bot.name} created (stopped)`);
-            void navigate({ to: '/bots/$id', params: { id: bot.id } });
-          }}
-        />
+        {creating && (
+          <Suspense fallback={<Loader size="sm" aria-label="Loading the form" />}>
+            <BotForm
+              onCancel={closeCreate}
+              onDone={(bot) => {
+                closeCreate();
+                notifyDone(`Bot ${bot.name} created (stopped)`);
+                void navigate({ to: '/bots/$id', params: { id: bot.id } });
+              }}
+            />
+          </Suspense>
+        )}
       </Modal>
     </Stack>
   );
