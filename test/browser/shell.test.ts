@@ -27,7 +27,7 @@ describe('web UI: sign-in and the shell', { timeout: 90_000 }, () => {
   it('sends a visitor to sign-in, and says so when the password is wrong', async () => {
     const p = await page();
     await p.goto('/fleet');
-    await p.waitForURL(/\/sign-in$/);
+    await p.waitForURL(/\/sign-in\?redirect=%2Ffleet$/);
     await eventually(() => p.getByRole('heading', { name: 'Sign in to pbfleet' }).isVisible()).toBe(true);
     await expectAxeClean(p);
     await shots(p, 'sign-in');
@@ -36,7 +36,7 @@ describe('web UI: sign-in and the shell', { timeout: 90_000 }, () => {
     await p.getByLabel(/^Password/).fill('not the password');
     await p.getByRole('button', { name: 'Sign in' }).click();
     await eventually(() => p.getByRole('alert').textContent()).toContain('Wrong username or password.');
-    expect(p.url()).toMatch(/\/sign-in$/);
+    expect(p.url()).toMatch(/\/sign-in\?redirect=%2Ffleet$/);
     await shots(p, 'sign-in-wrong-password');
     expect(p.consoleErrors.filter((e) => /Content Security Policy/i.test(e))).toEqual([]);
   });
@@ -106,7 +106,7 @@ describe('web UI: sign-in and the shell', { timeout: 90_000 }, () => {
     await p.waitForURL(/\/sign-in\?reason=signed-out$/);
     await eventually(() => p.getByRole('status').filter({ hasText: 'Signed out.' }).isVisible()).toBe(true);
     await p.goto('/bots');
-    await p.waitForURL(/\/sign-in$/);
+    await p.waitForURL(/\/sign-in\?redirect=%2Fbots$/);
     // The cookie is gone: the API refuses this browser too.
     expect(await p.evaluate(async () => (await fetch('/api/v1/auth/me')).status)).toBe(401);
   });
@@ -120,13 +120,51 @@ describe('web UI: sign-in and the shell', { timeout: 90_000 }, () => {
     await p.getByLabel(/^Password/).fill(PASSWORD);
     await p.getByRole('button', { name: 'Sign in' }).click();
     await eventually(() => p.getByTestId('hub-status').getAttribute('data-status')).toBe('connected');
+    await p.getByRole('link', { name: 'Accounts' }).click();
+    await p.waitForURL(/\/accounts$/);
 
     // An admin resets the password: every session of that user ends at once.
     const reset = await ui.api('admin', 'POST', `/api/v1/users/${created.body.id}/password/reset`, { newPassword: `${PASSWORD} 2` });
     expect(reset.status).toBe(200);
-    await p.waitForURL(/\/sign-in\?reason=expired$/);
+    await p.waitForURL(/\/sign-in\?reason=expired&redirect=%2Faccounts$/);
     await eventually(() => p.getByRole('status').filter({ hasText: 'Your session has expired' }).isVisible()).toBe(true);
     await shots(p, 'sign-in-expired');
+
+    // Signing in again returns to the page the session ended on, not the default page.
+    await p.getByLabel(/^Username/).fill('expiring1');
+    await p.getByLabel(/^Password/).fill(`${PASSWORD} 2`);
+    await p.getByRole('button', { name: 'Sign in' }).click();
+    await p.waitForURL(/\/accounts$/);
+    await eventually(() => p.getByRole('heading', { name: 'Exchange accounts' }).isVisible()).toBe(true);
+  });
+
+  it('a deep link opened while signed out is where sign-in lands, with its search', async () => {
+    const p = await page();
+    await p.goto('/bots?sort=crashes&dir=desc');
+    await p.waitForURL(/\/sign-in\?redirect=%2Fbots%3Fsort%3Dcrashes%26dir%3Ddesc$/);
+    await p.getByLabel(/^Username/).fill('viewer1');
+    await p.getByLabel(/^Password/).fill(PASSWORD);
+    await p.getByRole('button', { name: 'Sign in' }).click();
+    await p.waitForURL(/\/bots\?sort=crashes&dir=desc$/);
+    await p.getByTestId('user-name').waitFor();
+    await eventually(() => p.getByRole('heading', { name: 'Bots', level: 1 }).isVisible()).toBe(true);
+    await shots(p, 'sign-in-deep-link');
+  });
+
+  it.each([
+    ['another origin', 'https://evil.example/bots'],
+    ['a protocol-relative URL', '//evil.example/bots'],
+    ['a backslash host', '/\\evil.example'],
+    ['a javascript: URL', 'javascript:alert(1)'],
+  ])('never follows a return path to %s: sign-in lands on the fleet', async (_what, target) => {
+    const p = await page();
+    await p.goto(`/sign-in?redirect=${encodeURIComponent(target)}`);
+    await p.getByLabel(/^Username/).fill('viewer1');
+    await p.getByLabel(/^Password/).fill(PASSWORD);
+    await p.getByRole('button', { name: 'Sign in' }).click();
+    await p.waitForURL(/\/fleet$/);
+    expect(new URL(p.url()).origin).toBe(ui.baseUrl);
+    await p.context().close();
   });
 
   it('without the hub, the next page load after the session ended lands on sign-in with the message', async () => {
@@ -142,7 +180,7 @@ describe('web UI: sign-in and the shell', { timeout: 90_000 }, () => {
     await ui.api('admin', 'POST', `/api/v1/users/${created.body.id}/password/reset`, { newPassword: `${PASSWORD} 2` });
     // The next page load asks the server who is signed in, and hears 401.
     await p.reload();
-    await p.waitForURL(/\/sign-in\?reason=expired$/);
+    await p.waitForURL(/\/sign-in\?reason=expired&redirect=%2Ffleet$/);
     await eventually(() => p.getByText('Your session has expired').isVisible()).toBe(true);
   });
 

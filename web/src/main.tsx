@@ -6,6 +6,7 @@ import { QueryClientProvider } from '@tanstack/react-query';
 import { RouterProvider } from '@tanstack/react-router';
 import { StrictMode } from 'react';
 import { createRoot } from 'react-dom/client';
+import { returnPath } from './app/return-path';
 import { router } from './app/router';
 import { setUnauthorizedHandler, signedInMark } from './lib/api/client';
 import { HubProvider } from './lib/hub';
@@ -20,11 +21,14 @@ const theme = createTheme({
   components: { Loader: Loader.extend({ defaultProps: { role: 'status' } }) },
 });
 
-/** The server no longer accepts this session (API 401 or hub close 4001): back to sign-in, saying why. */
+/** The server no longer accepts this session (API 401 or hub close 4001): back to sign-in, saying why, then back here. */
 function sessionExpired(): void {
   signedInMark.clear();
   queryClient.clear();
-  void router.navigate({ to: '/sign-in', search: { reason: 'expired' } });
+  // Told twice (API 401 and hub 4001): on sign-in already, keep where it leads back to.
+  const here = router.state.location;
+  const back = returnPath(here.pathname === '/sign-in' ? (here.search as { redirect?: unknown }).redirect : here.href);
+  void router.navigate({ to: '/sign-in', search: { reason: 'expired', ...(back ? { redirect: back } : {}) } });
 }
 setUnauthorizedHandler(sessionExpired);
 

@@ -10,6 +10,7 @@ import { queryClient } from '../lib/query-client';
 import { meQuery } from '../lib/session';
 import { botsSearch } from '../pages/bots/sort';
 import { RouteError } from './RouteError';
+import { returnPath } from './return-path';
 import { RoutePending } from './RoutePending';
 
 interface RouterContext {
@@ -19,6 +20,8 @@ interface RouterContext {
 export type SignInReason = 'expired' | 'signed-out';
 export interface SignInSearch {
   reason?: SignInReason;
+  /** The app path to return to after sign-in (checked by returnPath: never another origin). */
+  redirect?: string;
 }
 
 const rootRoute = createRootRouteWithContext<RouterContext>()({ component: Outlet });
@@ -26,8 +29,10 @@ const rootRoute = createRootRouteWithContext<RouterContext>()({ component: Outle
 const signInRoute = createRoute({
   getParentRoute: () => rootRoute,
   path: '/sign-in',
-  validateSearch: (search: Record<string, unknown>): SignInSearch =>
-    search.reason === 'expired' || search.reason === 'signed-out' ? { reason: search.reason } : {},
+  validateSearch: (search: Record<string, unknown>): SignInSearch => {
+    const redirect = returnPath(search.redirect);
+    return { ...(search.reason === 'expired' || search.reason === 'signed-out' ? { reason: search.reason } : {}), ...(redirect ? { redirect } : {}) };
+  },
   component: lazyRouteComponent(() => import('../pages/sign-in/SignInPage')),
 });
 
@@ -36,7 +41,7 @@ const Shell = lazyRouteComponent(() => import('./Shell'));
 const appRoute = createRoute({
   getParentRoute: () => rootRoute,
   id: 'app',
-  beforeLoad: async ({ context }) => {
+  beforeLoad: async ({ context, location }) => {
     // Fetch the shell's code while asking who is signed in, not after (one round trip less on first load).
     void Shell.preload?.()?.catch(() => undefined);
     try {
@@ -45,7 +50,9 @@ const appRoute = createRoute({
       if (error instanceof ApiError && error.status === 401) {
         const expired = signedInMark.get();
         signedInMark.clear();
-        throw redirect({ to: '/sign-in', search: expired ? { reason: 'expired' } : {} });
+        // Back to the page asked for after sign-in (a deep link, or where the session ended).
+        const back = location.pathname === '/' ? undefined : returnPath(location.href);
+        throw redirect({ to: '/sign-in', search: { ...(expired ? { reason: 'expired' as const } : {}), ...(back ? { redirect: back } : {}) } });
       }
       throw error;
     }

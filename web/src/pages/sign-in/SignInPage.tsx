@@ -5,6 +5,7 @@ import { useNavigate, useSearch } from '@tanstack/react-router';
 import { useEffect, useState } from 'react';
 import { api, ApiError, signedInMark, unwrap } from '../../lib/api/client';
 import { meQuery } from '../../lib/session';
+import { returnPath } from '../../app/return-path';
 
 const REASONS = {
   expired: { color: 'yellow', text: 'Your session has expired. Sign in again.' },
@@ -23,7 +24,7 @@ export function formatWait(seconds: number): string {
 const deadline = (seconds: number): number => Date.now() + seconds * 1000;
 
 export default function SignInPage() {
-  const { reason } = useSearch({ from: '/sign-in' });
+  const { reason, redirect } = useSearch({ from: '/sign-in' });
   const navigate = useNavigate();
   const queryClient = useQueryClient();
   const [error, setError] = useState<string | null>(null);
@@ -56,7 +57,9 @@ export default function SignInPage() {
       signedInMark.set();
       queryClient.clear();
       await queryClient.fetchQuery(meQuery);
-      await navigate({ to: '/fleet' });
+      // The page asked for before sign-in (checked again: only ever a path of this app); href wins over to.
+      const back = returnPath(redirect);
+      await navigate({ to: '/fleet', ...(back ? { href: back } : {}) });
     } catch (err) {
       if (err instanceof ApiError && err.status === 429) {
         const until = deadline(err.retryAfter ?? 60);
