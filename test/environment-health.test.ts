@@ -142,8 +142,8 @@ describe.each(testDatabases)('environment health on $name', (database) => {
     await expect(t.health.runNow(env.id)).rejects.toThrow(/not enabled/);
     await t.recorder.flush();
     expect((await api.get(`/environments/${env.id}/health/history`)).statusCode).toBe(404);
-    // The local environment has no check to run.
-    expect(t.health.has('local')).toBe(false);
+    // The local environment is checked like any other.
+    expect(t.health.has('local')).toBe(true);
   });
 
   it('the history route checks its range', async () => {

@@ -84,7 +84,14 @@ describe.each(testDatabases)('environments on $name', (database) => {
 
   it('the built-in local environment is there, cannot be deleted, and takes its runtime from /settings/paths', async () => {
     const local = await api.environment('local');
-    expect(local).toMatchObject({ id: 'local', name: 'local', kind: 'local', target: null, credentials: null, hostKey: null, status: { health: 'healthy' } });
+    expect(local).toMatchObject({ id: 'local', name: 'local', kind: 'local', target: null, credentials: null, hostKey: null, healthCheck: { enabled: true, type: 'local' } });
+    // This machine is checked at start, like a server: a real result, not "healthy" unchecked.
+    const checked = await until(async () => {
+      const { status } = await api.environment('local');
+      return status.lastCheck ? status : undefined;
+    }, 'the first local health check');
+    expect(checked).toMatchObject({ health: 'healthy', message: 'local probe ok', consecutiveFailures: 0, lastHealthyAt: expect.any(String) });
+    expect(checked.responseTime).toEqual(expect.any(Number));
     expect((await api.get('/environments?limit=500')).json<{ environments: Environment[] }>().environments.map((e) => e.id)).toContain('local');
 
     const before = await rowCounts(t);
@@ -107,6 +114,20 @@ describe.each(testDatabases)('environments on $name', (database) => {
     const described = await api.put('/environments/local', { description: 'the control plane itself' });
     expect(described.statusCode, described.body).toBe(200);
     expect(described.json<Environment>().description).toBe('the control plane itself');
+  });
+
+  it("the local environment's check runs its probe on this machine: a failing probe is unhealthy with its error", async () => {
+    const check = { enabled: true, type: 'local', interval: 60, timeout: 5, retries: 0 };
+    const failing = await api.put('/environments/local', { healthCheck: { ...check, command: 'echo data disk gone >&2; exit 3' } });
+    expect(failing.statusCode, failing.body).toBe(200);
+    expect(await t.health.runNow('local')).toMatchObject({ health: 'unhealthy', message: 'probe exited 3: data disk gone' });
+    const restored = await api.put('/environments/local', { healthCheck: check });
+    expect(restored.statusCode, restored.body).toBe(200);
+    expect(await t.health.runNow('local')).toMatchObject({ health: 'healthy', message: 'local probe ok' });
+    // Only this machine runs local probes.
+    expectFieldError(await api.put('/environments/local', { healthCheck: { ...check, type: 'ssh' } }), 'healthCheck.type');
+    const remote = await api.post('/environments', plainBody('not-local-check', { healthCheck: check }), 'admin');
+    expectFieldError(remote, 'healthCheck.type');
   });
 
   it('system info of the local environment is collected directly, with nulls and reasons for what is missing', async () => {

@@ -44,6 +44,7 @@ export function healthCheckIssues(check: HealthCheckConfig<unknown>, kind: 'loca
   }
   if (check.type === 'tcp' && check.endpoint && !parseHostPort(check.endpoint)) field('endpoint', 'must be host:port for tcp checks');
   if (check.type === 'ssh' && kind === 'local') field('type', 'ssh checks need an SSH environment');
+  if (check.type === 'local' && kind !== 'local') field('type', 'local checks are for the local environment (this machine)');
   if (check.validation) {
     if (check.type !== 'http') field('validation', 'applies to http checks only');
     else if (check.validation.type === 'statusCode') {

@@ -69,9 +69,15 @@ export function createEnvironmentsModule(deps: EnvironmentsModuleDeps) {
   lifecycle.on('recover', () => environments.ensureLocal());
   lifecycle.on('recover', () => environments.sealPlainSecrets());
   lifecycle.on('recover', () => operations.recoverInterrupted());
+  // Collected once at start too, so no page waits a whole interval for its first figures.
+  let firstSystemInfo: Promise<void> | undefined;
+  lifecycle.on('start', () => {
+    firstSystemInfo = systemInfo.refreshAll().catch((err: unknown) => log.warn({ err }, 'system info not collected at start'));
+  });
   lifecycle.every('system-info', config.systemInfo.intervalMs, () => systemInfo.refreshAll());
   lifecycle.every('ssh-idle-sweep', 60_000, () => sshPool.sweepIdle());
   lifecycle.on('drain', () => operations.drain());
+  lifecycle.on('drain', () => firstSystemInfo);
   lifecycle.on('release', () => sshPool.closeAll());
 
   return {

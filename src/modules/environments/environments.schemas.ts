@@ -56,7 +56,7 @@ export const HealthCheckBody = Type.Object(
       ),
     ),
     headers: Type.Optional(Headers),
-    command: Type.Optional(Type.String({ minLength: 1, maxLength: 1000, pattern: NoControl, description: 'ssh: probe command; exit 0 is healthy' })),
+    command: Type.Optional(Type.String({ minLength: 1, maxLength: 1000, pattern: NoControl, description: 'ssh, local: probe command; exit 0 is healthy' })),
     degradedAfter: Type.Optional(Type.Number({ exclusiveMinimum: 0, maximum: 300, description: 'seconds above which a success is degraded' })),
   },
   { additionalProperties: false },

@@ -39,7 +39,10 @@ export interface EnvironmentObserver {
 }
 
 const DEFAULT_SSH_CHECK: HealthCheckConfig = { enabled: true, type: 'ssh', interval: 60, timeout: 10, retries: 2 };
-const LOCAL_CHECK: HealthCheckConfig = { enabled: false, type: 'none', interval: 60, timeout: 10, retries: 0 };
+/** This machine is checked like a server: a probe process started here (see the check runner). */
+const LOCAL_CHECK: HealthCheckConfig = { enabled: true, type: 'local', interval: 60, timeout: 10, retries: 1 };
+/** What versions before local checks stored: no check, and a status that said healthy without looking. */
+const isUncheckedLocal = (record: EnvironmentRecord) => record.healthCheck.type === 'none' && !record.healthCheck.enabled && record.status.message === 'this server';
 const DEFAULT_RUNTIME: Runtime = { passivbotDir: 'passivbot', pythonPath: 'python3', kind: 'v7', workDir: 'pbfleet' };
 const SECRET_FIELDS = ['privateKey', 'passphrase', 'password'] as const;
 
@@ -190,9 +193,14 @@ export function createEnvironmentsService(deps: EnvironmentsServiceDeps) {
       observers.push(observer);
     },
 
-    /** Creates the built-in `local` environment (this machine) if it is missing. */
+    /** Creates the built-in `local` environment (this machine) if it is missing; gives an unchecked one its check. */
     async ensureLocal(): Promise<void> {
-      if (await repo.exists(LOCAL_ENVIRONMENT_ID)) return;
+      const existing = await repo.findById(LOCAL_ENVIRONMENT_ID);
+      if (existing && isUncheckedLocal(existing)) {
+        await repo.setSecretConfig(LOCAL_ENVIRONMENT_ID, { healthCheck: LOCAL_CHECK, commands: existing.commands, upgradeConfig: existing.upgradeConfig });
+        await repo.setStatus(LOCAL_ENVIRONMENT_ID, { ...initialStatus(), message: 'not checked yet' });
+      }
+      if (existing) return;
       const at = now();
       await repo
         .insert({
@@ -205,7 +213,7 @@ export function createEnvironmentsService(deps: EnvironmentsServiceDeps) {
           credentials: null,
           hostKey: null,
           healthCheck: LOCAL_CHECK,
-          status: { ...initialStatus(), health: 'healthy', message: 'this server', lastHealthyAt: at },
+          status: { ...initialStatus(), message: 'not checked yet' },
           systemInfo: null,
           timestamps: { createdAt: at, updatedAt: at },
           commands: null,

@@ -2,7 +2,8 @@ import type { SystemInfo } from './system-info.fns.js';
 
 export const HEALTH_STATES = ['healthy', 'unhealthy', 'degraded', 'pending', 'unknown', 'host_key_mismatch'] as const;
 export type HealthState = (typeof HEALTH_STATES)[number];
-export const CHECK_TYPES = ['http', 'tcp', 'ssh', 'none'] as const;
+/** `local`: the probe command run on this machine (the local environment only). */
+export const CHECK_TYPES = ['http', 'tcp', 'ssh', 'local', 'none'] as const;
 export type CheckType = (typeof CHECK_TYPES)[number];
 export const HTTP_METHODS = ['GET', 'HEAD', 'POST', 'PUT', 'PATCH', 'DELETE'] as const;
 export type HttpMethod = (typeof HTTP_METHODS)[number];
@@ -35,7 +36,7 @@ export interface HealthCheckConfig<H = PlainHeaders> {
   retries: number;
   validation?: { type: 'statusCode' | 'jsonRegex' | 'bodyRegex'; value: string } | undefined;
   headers?: H | undefined;
-  /** ssh: the probe command run on the host; exit 0 is healthy. */
+  /** ssh, local: the probe command run on the host; exit 0 is healthy. */
   command?: string | undefined;
   /** Seconds above which a successful check counts as `degraded`. */
   degradedAfter?: number | undefined;

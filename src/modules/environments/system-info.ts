@@ -52,7 +52,18 @@ export function createSystemInfoRefresher({ environments, runnerFor, dataDir, lo
   const collect = (record: EnvironmentRecord, runner: HostRunner) =>
     collectSystemInfo(runner, { dataPath: record.kind === 'local' ? dataDir : record.runtime.workDir, runtime: record.runtime });
 
-  const refresh = async (id: string): Promise<SystemInfo> => {
+  /** One collection per environment at a time, stored in the order asked for: the last asked is the one kept. */
+  const queues = new Map<string, Promise<unknown>>();
+  const refresh = (id: string): Promise<SystemInfo> => {
+    const next = (queues.get(id) ?? Promise.resolve()).catch(() => undefined).then(() => refreshNow(id));
+    queues.set(id, next);
+    void next.catch(() => undefined).finally(() => {
+      if (queues.get(id) === next) queues.delete(id);
+    });
+    return next;
+  };
+
+  const refreshNow = async (id: string): Promise<SystemInfo> => {
     const record = await environments.getRecord(id);
     const info = await collect(record, await runnerFor(record)).catch((error: unknown) => {
       // An unreachable or hung host is the environment's state, not a server fault: say why.

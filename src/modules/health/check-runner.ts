@@ -1,13 +1,17 @@
 import type { NetGuard } from '../../lib/net-guard.js';
+import { shellQuote } from '../../lib/shell.js';
 import type { EnvironmentRecord } from '../environments/environments.repo.js';
 import { parseHostPort } from '../environments/environments.fns.js';
-import type { SshPool, SshTarget } from '../ssh/ssh-pool.js';
+import type { HostRunner } from '../hosts/host-runner.js';
+import type { ExecResult, SshPool, SshTarget } from '../ssh/ssh-pool.js';
 import { outcomeFromError, type CheckOutcome } from './health.fns.js';
 import type { HealthSubject } from './health-scheduler.js';
 import { httpProbe, tcpProbe } from './probes.js';
 
 /** The default ssh probe: cheap, and proves a shell runs. */
 const DEFAULT_SSH_PROBE = 'true';
+/** The default local probe: this machine starts a process (what every bot needs) and pbfleet's data directory takes writes. */
+const localProbe = (dataDir: string) => `probe=${shellQuote(dataDir)}/.pbfleet-health-$$ && : > "$probe" && rm -f "$probe"`;
 
 /**
  * Turns a health-check configuration into a probe: http and tcp through the SSRF guard,
@@ -17,8 +21,25 @@ export function createCheckRunner(deps: {
   targetOf(id: string): EnvironmentRecord | undefined;
   sshTargetOf(record: EnvironmentRecord): SshTarget;
   sshPool: Pick<SshPool, 'exec'>;
+  /** Runs the local environment's probe on this machine. */
+  local: Pick<HostRunner, 'exec'>;
+  /** pbfleet's data directory, which the default local probe writes to. */
+  dataDir: string;
   guard: NetGuard;
 }) {
+  /** Times a probe command; exit 0 is healthy. */
+  const probe = async (what: string, run: () => Promise<ExecResult>): Promise<CheckOutcome> => {
+    const started = performance.now();
+    try {
+      const result = await run();
+      const responseTimeMs = Math.round(performance.now() - started);
+      if (result.exitCode === 0) return { ok: true, responseTimeMs, message: `${what} probe ok` };
+      const stderr = result.stderr.trim().split('\n').slice(-1)[0] ?? '';
+      return { ok: false, responseTimeMs, message: `probe exited ${result.exitCode ?? result.signal ?? '?'}${stderr ? `: ${stderr}` : ''}` };
+    } catch (error) {
+      return outcomeFromError(error, Math.round(performance.now() - started));
+    }
+  };
   return async (subject: HealthSubject, _signal: AbortSignal): Promise<CheckOutcome> => {
     const check = subject.healthCheck;
     const timeoutMs = check.timeout * 1000;
@@ -37,17 +58,9 @@ export function createCheckRunner(deps: {
     }
     if (check.type === 'ssh') {
       if (!record) return { ok: false, responseTimeMs: 0, message: 'environment not loaded' };
-      const started = performance.now();
-      try {
-        const result = await deps.sshPool.exec(deps.sshTargetOf(record), { script: check.command ?? DEFAULT_SSH_PROBE }, { timeoutMs });
-        const responseTimeMs = Math.round(performance.now() - started);
-        if (result.exitCode === 0) return { ok: true, responseTimeMs, message: 'SSH probe ok' };
-        const stderr = result.stderr.trim().split('\n').slice(-1)[0] ?? '';
-        return { ok: false, responseTimeMs, message: `probe exited ${result.exitCode ?? result.signal ?? '?'}${stderr ? `: ${stderr}` : ''}` };
-      } catch (error) {
-        return outcomeFromError(error, Math.round(performance.now() - started));
-      }
+      return probe('SSH', () => deps.sshPool.exec(deps.sshTargetOf(record), { script: check.command ?? DEFAULT_SSH_PROBE }, { timeoutMs }));
     }
+    if (check.type === 'local') return probe('local', () => deps.local.exec({ script: check.command ?? localProbe(deps.dataDir) }, { timeoutMs }));
     return { ok: true, responseTimeMs: 0, message: 'no check configured' };
   };
 }

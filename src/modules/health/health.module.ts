@@ -2,6 +2,8 @@ import type { NetGuard } from '../../lib/net-guard.js';
 import type { AuditService } from '../audit/audit.service.js';
 import { API_PREFIX, type Api, type Core } from '../core.js';
 import type { EnvironmentRecord } from '../environments/environments.repo.js';
+import { LOCAL_ENVIRONMENT_ID } from '../environments/environments.types.js';
+import { localRunner } from '../hosts/host-runner.js';
 import type { EnvironmentsService } from '../environments/environments.service.js';
 import type { SshPool } from '../ssh/ssh-pool.js';
 import { createCheckRunner } from './check-runner.js';
@@ -26,7 +28,14 @@ export interface HealthModuleDeps extends Pick<Core, 'config' | 'db' | 'clock' |
 export function createHealthModule({ config, db, clock, log, hub, lifecycle, audit, environments, sshPool, guard }: HealthModuleDeps) {
   const healthRepo = createHealthRepo(db);
   const checkTargets = new Map<string, EnvironmentRecord>();
-  const runCheck = createCheckRunner({ targetOf: (id) => checkTargets.get(id), sshTargetOf: (r) => environments.sshTarget(r), sshPool, guard });
+  const runCheck = createCheckRunner({
+    targetOf: (id) => checkTargets.get(id),
+    sshTargetOf: (r) => environments.sshTarget(r),
+    sshPool,
+    local: localRunner(LOCAL_ENVIRONMENT_ID, config.ssh.commandTimeoutMs),
+    dataDir: config.dataDir,
+    guard,
+  });
   const recorder = new HealthRecorder({
     repo: healthRepo,
     publisher: hub,
@@ -63,6 +72,9 @@ export function createHealthModule({ config, db, clock, log, hub, lifecycle, aud
     for (const record of await environments.all()) follow(record);
     scheduler.start();
     recorder.start();
+    // This machine is checked at once (not after a random part of its interval): its page
+    // shows a real result from the start. Not awaited: a slow probe does not hold the start.
+    if (scheduler.has(LOCAL_ENVIRONMENT_ID)) void scheduler.runNow(LOCAL_ENVIRONMENT_ID).catch((err: unknown) => log.debug({ err }, 'first local health check not run'));
   });
   lifecycle.on('quiesce', () => scheduler.stop());
   lifecycle.on('release', () => recorder.stop());
