@@ -1,14 +1,18 @@
-import { readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { SCAN_PY } from '../src/modules/dashboard/dashboard.reader.js';
+import type { Environment } from '../src/modules/environments/environments.types.js';
 import type { Instance } from '../src/modules/instances/instances.types.js';
 import { createTestApp, type TestApp } from './helpers/app.js';
 import { testDatabases } from './helpers/databases.js';
-import { hubSpy, until } from './helpers/environments.js';
+import { hubSpy, LOOPBACK_ALLOWED, sshEnvironmentBody, until } from './helpers/environments.js';
 import { FAST_SUPERVISOR, instancesClient, killAllWith } from './helpers/instances.js';
 import { makePassivbotCheckout, standinConfig, type PassivbotCheckout } from './helpers/passivbot.js';
 import { killAll } from './helpers/process.js';
 import { restartableServer } from './helpers/restartable-server.js';
+import { sshdAvailable, useSshd } from './helpers/sshd.js';
 
 /**
  * The dashboard from the bots' own files: the stand-in Passivbot writes its fill-events cache
@@ -252,6 +256,101 @@ describe('dashboard across a pbfleet restart', () => {
         return Math.abs(p.totalPnl - total) < 1e-9 && (await income()).pagination.total === files.ids.size ? p : undefined;
       }, 'the totals to agree after the restart', 15_000);
       expectSameDays(perDayFromApi(perf), files.perDay);
+    },
+    PROCESS_TEST_MS,
+  );
+});
+
+describe.runIf(sshdAvailable)('dashboard over SSH', () => {
+  const sshd = useSshd();
+  let t: TestApp;
+  let api: ReturnType<typeof instancesClient>;
+  let checkout: PassivbotCheckout;
+  let workDir: string;
+  let env: Environment;
+  const sqlite = testDatabases[0] as (typeof testDatabases)[number];
+  const getJson = async <T>(url: string): Promise<T> => {
+    const res = await api.call('viewer', 'GET', url);
+    if (res.statusCode !== 200) throw new Error(`${url}: ${res.statusCode} ${res.body}`);
+    return res.json<T>();
+  };
+
+  beforeAll(async () => {
+    checkout = await makePassivbotCheckout();
+    workDir = mkdtempSync(join(tmpdir(), 'pbfleet-dash-work-'));
+    t = await createTestApp(sqlite, { overrides: { ...FAST_SUPERVISOR, ...LOOPBACK_ALLOWED } });
+    api = instancesClient(t);
+    await api.settings('instances', { stopTimeoutSeconds: 2 });
+    await api.account('bybit_01');
+    await api.account('binance_01', 'binance');
+    env = await api.create(sshEnvironmentBody(sshd(), 'dash-remote', { runtime: { passivbotDir: checkout.dir, pythonPath: checkout.python, kind: 'v7', workDir } }));
+  });
+
+  afterAll(async () => {
+    await sshd().start();
+    await api?.post('/instances/stop-all', undefined, 'operator');
+    await t?.close();
+    if (checkout) killAllWith(checkout.dir);
+    if (workDir) rmSync(workDir, { recursive: true, force: true });
+  });
+
+  it(
+    'reads two bots with one scan per round over the pooled connection, and an SSH drop neither loses nor doubles a fill',
+    async () => {
+      const bots: Instance[] = [];
+      for (const [user, version] of [
+        ['bybit_01', '7.12.0'],
+        ['binance_01', '8.1.0'],
+      ] as const) {
+        bots.push(await api.instance({ name: `dash-ssh-${user}`, environmentId: env.id, account: user, config: standinConfig({ user, standin: { ...FAST_FILES, version } }) }));
+      }
+      // Count the scans the pool runs: one per host per round, whatever the number of bots.
+      let scans = 0;
+      const pool = t.sshPool;
+      const original = pool.execChecked.bind(pool);
+      pool.execChecked = (target, command, options) => {
+        if (Array.isArray(command) && command.includes(SCAN_PY)) scans++;
+        return original(target, command, options);
+      };
+      for (const bot of bots) await api.action(bot.id, 'start');
+      for (const bot of bots) await api.status(bot.id, 'running');
+      await until(async () => {
+        const rows = (await getJson<{ positions: PositionRow[] }>('/dashboard/positions')).positions;
+        return bots.every((b) => rows.some((p) => p.instanceId === b.id));
+      }, 'positions of both remote bots', 20_000);
+      const counted = scans;
+      const started = Date.now();
+      await new Promise((resolve) => setTimeout(resolve, 3000));
+      const rounds = (Date.now() - started) / 1000;
+      expect(scans - counted).toBeGreaterThanOrEqual(1);
+      expect(scans - counted, 'scans in 3 s with 2 bots').toBeLessThanOrEqual(Math.ceil(rounds) + 1);
+
+      // The host goes away: both bots say why, then reading resumes where it stopped.
+      await sshd().stop();
+      await until(async () => {
+        const sources = (await getJson<Stats>('/dashboard/stats')).sources.filter((s) => bots.some((b) => b.id === s.instanceId));
+        return sources.length === 2 && sources.every((s) => s.state === 'error' && s.problems.some((p) => p.includes('cannot read'))) ? sources : undefined;
+      }, 'both remote bots reported unreadable', 20_000);
+      await new Promise((resolve) => setTimeout(resolve, 1000));
+      await sshd().start();
+      await until(async () => {
+        const sources = (await getJson<Stats>('/dashboard/stats')).sources.filter((s) => bots.some((b) => b.id === s.instanceId));
+        return sources.every((s) => s.state === 'ok') ? sources : undefined;
+      }, 'reading resumed', 30_000);
+      for (const bot of bots) await api.action(bot.id, 'stop');
+      for (const [bot, exchange, user] of [
+        [bots[0]!, 'bybit', 'bybit_01'],
+        [bots[1]!, 'binance', 'binance_01'],
+      ] as const) {
+        const files = pnlFromFiles(join(checkout.dir, 'caches', 'fill_events', exchange, user));
+        const total = [...files.perDay.values()].reduce((a, b) => a + b, 0);
+        const perf = await until(async () => {
+          const p = await getJson<Performance>(`/dashboard/performance?bots=${bot.id}&period=all`);
+          const income = await getJson<{ pagination: { total: number } }>(`/dashboard/income?accounts=${user}&limit=1`);
+          return Math.abs(p.totalPnl - total) < 1e-9 && income.pagination.total === files.ids.size ? p : undefined;
+        }, `${user}: totals to agree after the drop`, 20_000);
+        expectSameDays(perDayFromApi(perf), files.perDay);
+      }
     },
     PROCESS_TEST_MS,
   );
