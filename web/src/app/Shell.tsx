@@ -196,7 +196,7 @@ export default function Shell() {
         <AppShell.Section>
           <Stack gap={4} p="xs">
             <Group gap="xs" wrap="nowrap">
-              <Anchor component={Link} to="/account" size="sm" fw={600} truncate data-testid="user-name" onClick={closeNav} aria-label={`My account (${user.username})`}>
+              <Anchor component={Link} to="/account" size="sm" fw={600} truncate data-testid="user-name" onClick={closeNav} aria-label={`${user.username} (my account)`}>
                 {user.username}
               </Anchor>
               <Badge size="sm" variant="light" data-testid="user-role">

@@ -5,6 +5,7 @@ import { PasswordForm } from './PasswordForm';
 import { SessionsPanel } from './SessionsPanel';
 import { TokensPanel } from './TokensPanel';
 import classes from '../../components/readable.module.css';
+import forms from './forms.module.css';
 
 function Section({ id, title, children }: { id: string; title: string; children: ReactNode }) {
   return (
@@ -22,7 +23,7 @@ function Section({ id, title, children }: { id: string; title: string; children:
 export default function MyAccountPage() {
   const { user } = useSession();
   return (
-    <Stack gap="md" className={classes.readable}>
+    <Stack gap="md" className={`${classes.readable} ${forms.forms}`}>
       <Group justify="space-between" align="flex-end">
         <Title order={1} size="h2">
           My account

@@ -11,7 +11,7 @@ const when = (iso: string | null, none: string) => (iso ? new Date(iso).toLocale
 /** The new token, shown once with a copy button; gone when dismissed. */
 function NewToken({ name, token, onDone }: { name: string; token: string; onDone: () => void }) {
   return (
-    <Alert color="teal" title={`API token "${name}" created`} role="status" data-testid="new-token">
+    <Alert variant="outline" color="teal.9" title={`API token "${name}" created`} role="status" data-testid="new-token">
       <Stack gap="xs">
         <Text size="sm">Copy it now: it is shown only this once. Send it as the header <Code>authorization: Bearer …</Code>; it acts with your role.</Text>
         <Group gap="xs" wrap="nowrap" align="flex-start">

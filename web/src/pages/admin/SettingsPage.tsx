@@ -9,6 +9,7 @@ import { keys, usePathSettings, useSaveSettings, useSavePaths, useSettings } fro
 import { useAuditActionRefresh } from './live';
 import { clearKey, diffSection, initialValues, SECTIONS, type Change, type FieldDef, type FormValues, type SectionDef } from './settings-fields';
 import classes from '../../components/readable.module.css';
+import forms from './forms.module.css';
 
 function Field({ field, form, view, readOnly }: { field: FieldDef; form: ReturnType<typeof useForm<FormValues>>; view: Record<string, unknown>; readOnly: boolean }) {
   const common = { label: field.label, description: field.description, readOnly, ...form.getInputProps(field.key) };
@@ -72,8 +73,11 @@ function SectionForm({ section, view, admin, save }: { section: SectionDef; view
     setBusy(true);
     try {
       await save(patch);
-      form.resetDirty();
-      form.setValues((v) => Object.fromEntries(Object.entries(v).map(([k, x]) => [k, section.fields.some((f) => f.kind === 'secret' && (f.key === k || clearKey(f.key) === k)) ? (typeof x === 'boolean' ? false : '') : x])));
+      // Secrets are write-only: once saved, their fields are empty again.
+      const secret = (k: string) => section.fields.some((f) => f.kind === 'secret' && (f.key === k || clearKey(f.key) === k));
+      const after = Object.fromEntries(Object.entries(values).map(([k, x]) => [k, secret(k) ? (typeof x === 'boolean' ? false : '') : x]));
+      form.setValues(after);
+      form.resetDirty(after);
       setSaved(changes);
       notifications.show({
         className: classes.readable,
@@ -111,7 +115,7 @@ function SectionForm({ section, view, admin, save }: { section: SectionDef; view
             </Alert>
           )}
           {saved && (
-            <Alert color={saved.length ? 'teal' : 'gray'} title={saved.length ? 'Saved' : 'Nothing to save: no value differs'} role="status" withCloseButton closeButtonLabel="Dismiss" onClose={() => setSaved(null)} data-testid={`saved-${section.group}`}>
+            <Alert variant="outline" color={saved.length ? 'teal.9' : 'gray.8'} title={saved.length ? 'Saved' : 'Nothing to save: no value differs'} role="status" withCloseButton closeButtonLabel="Dismiss" onClose={() => setSaved(null)} data-testid={`saved-${section.group}`}>
               {saved.length > 0 && (
                 <List size="sm">
                   {saved.map((c) => (
@@ -153,7 +157,7 @@ export default function SettingsPage() {
   const error = general.error ?? paths.error;
 
   return (
-    <Stack gap="md" className={classes.readable}>
+    <Stack gap="md" className={`${classes.readable} ${forms.forms}`}>
       <Title order={1} size="h2">
         Settings
       </Title>

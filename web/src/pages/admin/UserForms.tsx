@@ -5,6 +5,7 @@ import { describeError } from '../../components/notifyError';
 import { fieldErrors } from '../../lib/api/client';
 import { ROLES, useCreateUser, useResetPassword, useUpdateUser, type Role, type User } from './api';
 import classes from '../../components/readable.module.css';
+import forms from './forms.module.css';
 
 const ROLE_OPTIONS = ROLES.map((role) => ({ value: role, label: role }));
 export const ROLE_HELP = 'viewer reads; operator also starts, stops and edits bots and jobs; admin also manages users and settings';
@@ -36,7 +37,7 @@ export function CreateUserForm({ onDone, onCancel }: { onDone: (user: User) => v
     );
   });
   return (
-    <form onSubmit={submit} noValidate aria-label="Add user" className={classes.readable}>
+    <form onSubmit={submit} noValidate aria-label="Add user" className={`${classes.readable} ${forms.forms}`}>
       <Stack>
         <Problem message={problem} />
         <TextInput label="Username" required description="Letters, digits, . _ -" autoComplete="off" {...form.getInputProps('username')} />
@@ -77,7 +78,7 @@ export function EditUserForm({ user, self, onDone, onCancel }: { user: User; sel
     );
   });
   return (
-    <form onSubmit={submit} noValidate aria-label={`Edit ${user.username}`} className={classes.readable}>
+    <form onSubmit={submit} noValidate aria-label={`Edit ${user.username}`} className={`${classes.readable} ${forms.forms}`}>
       <Stack>
         <Problem message={problem} />
         <TextInput label="Email" type="email" autoComplete="off" {...form.getInputProps('email')} />
@@ -123,7 +124,7 @@ export function ResetPasswordForm({ user, onCancel }: { user: User; onCancel: ()
   if (result) {
     return (
       <Stack className={classes.readable}>
-        <Alert color="teal" title="Password reset" role="status">
+        <Alert variant="outline" color="teal.9" title="Password reset" role="status">
           {user.username}&apos;s sessions and API tokens have ended.
           {result.temporary ? ' Give them this password; it is shown only now.' : ' They sign in with the password you chose.'}
         </Alert>
@@ -148,7 +149,7 @@ export function ResetPasswordForm({ user, onCancel }: { user: User; onCancel: ()
     );
   }
   return (
-    <form onSubmit={submit} noValidate aria-label={`Reset the password of ${user.username}`} className={classes.readable}>
+    <form onSubmit={submit} noValidate aria-label={`Reset the password of ${user.username}`} className={`${classes.readable} ${forms.forms}`}>
       <Stack>
         <Problem message={problem} />
         <Text size="sm">Their sessions and API tokens end at once. Leave the field empty to have a password generated.</Text>
