@@ -190,6 +190,30 @@ describe.each(testDatabases)('dashboard on $name', (database) => {
       expect(income.pagination.total, `${user}: every fill once`).toBe(files.ids.size);
       expect(perf.pnl.at(-1)?.cumulative).toBeCloseTo(perf.totalPnl, 9);
     }
+    // Positions as the final snapshot has them, with the next entry and close from its open orders.
+    const final = JSON.parse(readFileSync(join(checkout.dir, 'monitor', 'bybit', 'bybit_01', 'state.latest.json'), 'utf8')) as {
+      positions: Record<string, Record<'long' | 'short', { size: number; last_price: number }>>;
+      open_orders: Record<string, { position_side: string; price: number; qty: number; reduce_only: boolean }[]>;
+    };
+    const expected = Object.entries(final.positions)
+      .flatMap(([symbol, sides]) => (['long', 'short'] as const).map((side) => ({ symbol, side, size: sides[side].size, last: sides[side].last_price })))
+      .filter((p) => p.size !== 0);
+    expect(expected.length).toBeGreaterThan(0);
+    const nearest = (symbol: string, side: string, last: number, close: boolean) => {
+      const orders = (final.open_orders[symbol] ?? []).filter((o) => o.position_side === side && o.reduce_only === close);
+      const best = orders.sort((a, b) => Math.abs(a.price - last) - Math.abs(b.price - last))[0];
+      return best ? { price: best.price, qty: best.qty } : null;
+    };
+    await until(async () => {
+      const rows = (await getJson<{ positions: PositionRow[] }>('/dashboard/positions?accounts=bybit_01')).positions;
+      return rows.length === expected.length && expected.every((e) => rows.some((r) => r.symbol === e.symbol && r.side === e.side && r.size === e.size)) ? rows : undefined;
+    }, 'the final snapshot positions', 10_000);
+    const rows = (await getJson<{ positions: PositionRow[] }>('/dashboard/positions?accounts=bybit_01')).positions;
+    for (const e of expected) {
+      const row = rows.find((r) => r.symbol === e.symbol && r.side === e.side)!;
+      expect(row.nextEntry, `${e.symbol} ${e.side} next entry`).toEqual(nearest(e.symbol, e.side, e.last, false));
+      expect(row.nextClose, `${e.symbol} ${e.side} next close`).toEqual(nearest(e.symbol, e.side, e.last, true));
+    }
     const v8Records = JSON.parse(readFileSync(join(fillDir('binance', 'binance_01'), readdirSync(fillDir('binance', 'binance_01')).filter((n) => /^\d{4}/.test(n)).sort().at(-1)!), 'utf8')) as Record<string, unknown>[];
     expect(v8Records[0]).toHaveProperty('pnl_contract');
     const stats = await getJson<Stats>('/dashboard/stats');

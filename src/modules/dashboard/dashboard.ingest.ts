@@ -158,6 +158,7 @@ export class DashboardIngest {
     const fillDirs = new Map<string, IngestBot>();
     for (const { bot, paths } of placed) if (!fillDirs.has(paths.fills)) fillDirs.set(paths.fills, bot);
     const stats = await files.scan([...fillDirs.keys()], placed.map((p) => p.paths.state));
+    const statByPath = new Map(stats.map((s) => [s.path, s]));
     const cursors = await this.cursorsOf(environmentId);
     const nowMs = this.deps.clock.now().getTime();
     const readAt = new Date(nowMs).toISOString();
@@ -194,9 +195,16 @@ export class DashboardIngest {
       }
     }
 
+    // Problems of day files, by directory (one pass over the cursors, however many bots share a host).
+    const fileProblems = new Map<string, string[]>();
+    for (const [path, cursor] of cursors) {
+      if (!cursor.problem || !DAY_FILE.test(posix.basename(path))) continue;
+      const dir = posix.dirname(path);
+      fileProblems.set(dir, [...(fileProblems.get(dir) ?? []), `${path}: ${cursor.problem}`]);
+    }
     for (const { bot, paths } of placed) {
       const problems: string[] = [];
-      const stat = stats.find((s) => s.path === paths.state);
+      const stat = statByPath.get(paths.state);
       const text = texts.get(paths.state);
       if (text !== undefined && stat) {
         try {
@@ -208,7 +216,7 @@ export class DashboardIngest {
       }
       const stateCursor = cursors.get(paths.state);
       if (stateCursor?.problem) problems.push(stateCursor.problem);
-      for (const [path, cursor] of cursors) if (cursor.problem && posix.dirname(path) === paths.fills) problems.push(`${path}: ${cursor.problem}`);
+      problems.push(...(fileProblems.get(paths.fills) ?? []));
       const snapshot = this.snapshots.get(bot.id);
       const snapshotAt = snapshot ? new Date(snapshot.snapshotTs).toISOString() : null;
       const state: SourceStatus['state'] =
