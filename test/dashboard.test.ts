@@ -3,6 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { SCAN_PY } from '../src/modules/dashboard/dashboard.reader.js';
+import { createDashboardRepo } from '../src/modules/dashboard/dashboard.repo.js';
 import type { Environment } from '../src/modules/environments/environments.types.js';
 import type { Instance } from '../src/modules/instances/instances.types.js';
 import { createTestApp, type TestApp } from './helpers/app.js';
@@ -220,6 +221,19 @@ describe.each(testDatabases)('dashboard on $name', (database) => {
     const all = [...pnlFromFiles(fillDir('bybit', 'bybit_01')).perDay.values(), ...pnlFromFiles(fillDir('binance', 'binance_01')).perDay.values()].reduce((a, b) => a + b, 0);
     expect(stats.realisedPnl.all).toBeCloseTo(all, 9);
     expect(stats.balance).toBeGreaterThan(0);
+  });
+
+  it('thins balance samples older than the detail window to the last of each hour', async () => {
+    const repo = createDashboardRepo(t.database.db);
+    const hour = Date.parse('2020-03-01T10:00:00Z');
+    for (const minute of [0, 1, 59]) await repo.addSample('account', 'thin-test', hour + minute * 60_000, { balance: minute, equity: minute });
+    await repo.addSample('account', 'thin-test', hour + 3_600_000, { balance: 60, equity: 60 });
+    const recent = Date.now() - 60_000;
+    await repo.addSample('account', 'thin-test', recent - 60_000, { balance: 1, equity: 1 });
+    await repo.addSample('account', 'thin-test', recent, { balance: 2, equity: 2 });
+    expect(await repo.thinSamples(Date.now() - 30 * 86_400_000)).toBe(2);
+    const left = await t.database.db.selectFrom('dashboard_samples').select(['ts', 'balance']).where('key', '=', 'thin-test').orderBy('ts').execute();
+    expect(left.map((r) => Number(r.balance))).toEqual([59, 60, 1, 2]);
   });
 
   it('exports the income as CSV and refuses bad input with the field named', async () => {

@@ -18,6 +18,9 @@ export interface DashboardModuleDeps extends Pick<Core, 'config' | 'db' | 'clock
   timing?: Partial<IngestTiming> & { roundMs?: number };
 }
 
+/** Balance samples older than this many days are thinned to one an hour. */
+export const SAMPLE_DETAIL_DAYS = 30;
+
 const DEFAULT_TIMING: IngestTiming & { roundMs: number } = {
   roundMs: 1000,
   hostIntervalMs: 1000,
@@ -80,6 +83,11 @@ export function createDashboardModule(deps: DashboardModuleDeps) {
     lastPublished = next;
   }
   lifecycle.every('dashboard-files', timing.roundMs, round);
+  // Minute samples for the last SAMPLE_DETAIL_DAYS, the last of each hour before that.
+  lifecycle.every('dashboard-thin-samples', 10 * 60_000, async () => {
+    const removed = await repo.thinSamples(clock.now().getTime() - SAMPLE_DETAIL_DAYS * 86_400_000);
+    if (removed > 0) log.debug({ removed }, 'dashboard: old balance samples thinned to one an hour');
+  });
 
   return {
     service,

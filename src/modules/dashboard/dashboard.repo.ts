@@ -269,6 +269,21 @@ export function createDashboardRepo(db: Db) {
       return num(row?.n);
     },
 
+    /**
+     * Thins samples older than `before` to the last one of each hour per key (recent ones stay
+     * one a minute); returns how many were removed.
+     */
+    async thinSamples(before: number): Promise<number> {
+      const result = await sql`
+        delete from dashboard_samples
+        where ts < ${before} and exists (
+          select 1 from dashboard_samples l
+          where l.scope = dashboard_samples.scope and l.${sql.ref('key')} = dashboard_samples.${sql.ref('key')}
+            and l.ts > dashboard_samples.ts and l.ts < (dashboard_samples.ts / 3600000 + 1) * 3600000
+        )`.execute(db);
+      return Number(result.numAffectedRows ?? 0);
+    },
+
     async removeBot(instanceId: string): Promise<void> {
       await db.deleteFrom('dashboard_bot_state').where('instance_id', '=', instanceId).execute();
     },
