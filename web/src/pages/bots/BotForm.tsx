@@ -3,14 +3,15 @@
  * v8). API errors land where they belong: form fields at the field, config issues at their JSON
  * path in the editor. An edit shows its diff against the running config before it is saved.
  */
-import { Alert, Button, Group, Modal, SegmentedControl, Select, Stack, Table, TagsInput, Text, TextInput } from '@mantine/core';
+import { Alert, Button, Group, Modal, SegmentedControl, Select, Stack, TagsInput, Text, TextInput } from '@mantine/core';
 import { useForm } from '@mantine/form';
 import { useMemo, useState } from 'react';
 import { JsonEditor, jsonSyntaxError, type JsonIssue } from '../../components/JsonEditor';
 import { ApiError } from '../../lib/api/client';
 import { describeError } from '../../components/notifyError';
 import { useAccountOptions, useCreateInstance, useEnvironmentOptions, useUpdateInstance, useVersion, type Instance } from './api';
-import { configShape, diffConfigs, showValue, TEMPLATES, toText, withCoins, type ConfigChange, type ConfigShape } from './config';
+import { ChangesTable } from './ChangesTable';
+import { configShape, diffConfigs, TEMPLATES, toText, withCoins, type ConfigChange, type ConfigShape } from './config';
 
 interface FormValues {
   name: string;
@@ -43,36 +44,6 @@ function coinsOf(config: unknown): string[] {
   const approved = live?.approved_coins;
   const list = Array.isArray(approved) ? approved : typeof approved === 'object' && approved !== null ? (approved as { long?: unknown }).long : [];
   return Array.isArray(list) ? list.filter((c): c is string => typeof c === 'string') : [];
-}
-
-export function ChangesTable({ changes, beforeLabel, afterLabel }: { changes: ConfigChange[]; beforeLabel: string; afterLabel: string }) {
-  if (changes.length === 0) return <Text c="dimmed">No differences.</Text>;
-  return (
-    <Table.ScrollContainer minWidth={420}>
-      <Table striped withTableBorder fz="sm">
-        <Table.Thead>
-          <Table.Tr>
-            <Table.Th>Path</Table.Th>
-            <Table.Th>{beforeLabel}</Table.Th>
-            <Table.Th>{afterLabel}</Table.Th>
-          </Table.Tr>
-        </Table.Thead>
-        <Table.Tbody>
-          {changes.map((c) => (
-            <Table.Tr key={c.path}>
-              <Table.Td ff="monospace">{c.path}</Table.Td>
-              <Table.Td ff="monospace" c="red.9">
-                {showValue(c.before)}
-              </Table.Td>
-              <Table.Td ff="monospace" fw={600}>
-                {showValue(c.after)}
-              </Table.Td>
-            </Table.Tr>
-          ))}
-        </Table.Tbody>
-      </Table>
-    </Table.ScrollContainer>
-  );
 }
 
 export interface BotFormProps {

@@ -3,20 +3,22 @@
  * read by viewers) and its config history. Kept live by the hub (`instance:<id>` and
  * `instance:<id>:logs`).
  */
-import { Alert, Anchor, Badge, Button, Group, Paper, SimpleGrid, Stack, Tabs, Text, Title } from '@mantine/core';
+import { Alert, Anchor, Badge, Button, Group, Loader, Paper, SimpleGrid, Stack, Tabs, Text, Title } from '@mantine/core';
 import { Link, useNavigate, useParams } from '@tanstack/react-router';
-import { useState, type ReactNode } from 'react';
+import { lazy, Suspense, useState, type ReactNode } from 'react';
 import { ConfirmButton } from '../../components/ConfirmButton';
-import { JsonEditor } from '../../components/JsonEditor';
 import { LogViewer } from '../../components/LogViewer';
 import { notifyDone, notifyError } from '../../components/notifyError';
 import { StatusBadge } from '../../components/StatusBadge';
 import { useSession } from '../../lib/session';
 import { useDeleteInstance, useEnvironmentOptions, useInstance, useInstanceAction, type BulkAction, type Instance } from './api';
-import { BotForm } from './BotForm';
 import { ConfigHistory } from './ConfigHistory';
 import { toText } from './config';
 import { ago, money, positions, signedMoney, uptime } from './format';
+
+/** The config editor (CodeMirror) loads when the config tab opens, not with the summary and the log. */
+const BotForm = lazy(() => import('./BotForm').then((m) => ({ default: m.BotForm })));
+const JsonEditor = lazy(() => import('../../components/JsonEditor').then((m) => ({ default: m.JsonEditor })));
 
 function Card({ label, children, hint }: { label: string; children: ReactNode; hint?: string }) {
   return (
@@ -189,11 +191,13 @@ export default function BotPage() {
         </Tabs.Panel>
 
         <Tabs.Panel value="config" pt="md">
-          {operator ? (
-            <BotForm key={bot.configVersion} instance={bot} onDone={(saved) => notifyDone(`Saved ${saved.name}: config v${saved.configVersion}${saved.restartNeeded ? ' (restart needed)' : ''}`)} />
-          ) : (
-            <JsonEditor label="Passivbot config (read-only)" value={toText(bot.config)} readOnly />
-          )}
+          <Suspense fallback={<Loader size="sm" aria-label="Loading the config editor" />}>
+            {operator ? (
+              <BotForm key={bot.configVersion} instance={bot} onDone={(saved) => notifyDone(`Saved ${saved.name}: config v${saved.configVersion}${saved.restartNeeded ? ' (restart needed)' : ''}`)} />
+            ) : (
+              <JsonEditor label="Passivbot config (read-only)" value={toText(bot.config)} readOnly />
+            )}
+          </Suspense>
         </Tabs.Panel>
 
         <Tabs.Panel value="history" pt="md">

@@ -8,7 +8,7 @@ import { useState } from 'react';
 import { ConfirmButton } from '../../components/ConfirmButton';
 import { notifyDone, notifyError } from '../../components/notifyError';
 import { useRestoreVersion, useVersion, useVersions, type Instance } from './api';
-import { ChangesTable } from './BotForm';
+import { ChangesTable } from './ChangesTable';
 
 export function ConfigHistory({ instance, canRestore }: { instance: Instance; canRestore: boolean }) {
   const versions = useVersions(instance.id);
