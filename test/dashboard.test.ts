@@ -145,6 +145,11 @@ describe.each(testDatabases)('dashboard on $name', (database) => {
     expect(viewer.statusCode).toBe(200);
     expect(viewer.json<{ positions: PositionRow[] }>().positions.every((p) => p.account === 'binance_01')).toBe(true);
     await until(() => spy.of('dashboard_positions', 'dashboard').length > 0 && spy.of('dashboard_stats', 'dashboard').length > 0, 'dashboard hub messages');
+    // At most one of each a second while the bots trade.
+    const counted = { stats: spy.of('dashboard_stats').length, positions: spy.of('dashboard_positions').length };
+    await new Promise((resolve) => setTimeout(resolve, 3000));
+    expect(spy.of('dashboard_stats').length - counted.stats).toBeLessThanOrEqual(4);
+    expect(spy.of('dashboard_positions').length - counted.positions).toBeLessThanOrEqual(4);
     spy.detach();
   });
 
@@ -215,6 +220,25 @@ describe.each(testDatabases)('dashboard on $name', (database) => {
       expect(row.nextEntry, `${e.symbol} ${e.side} next entry`).toEqual(nearest(e.symbol, e.side, e.last, false));
       expect(row.nextClose, `${e.symbol} ${e.side} next close`).toEqual(nearest(e.symbol, e.side, e.last, true));
     }
+    // The other figures of the same period agree with the per-day PnL.
+    const perf = await getJson<Performance & { adg: { quote: number }; maxDrawdown: number; topSymbols: { symbol: string; pnl: number }[] }>('/dashboard/performance?accounts=bybit_01&period=all&top=2');
+    expect(perf.perSymbol.reduce((a, p) => a + p.pnl, 0)).toBeCloseTo(perf.totalPnl, 9);
+    expect(perf.topSymbols.length).toBeLessThanOrEqual(2);
+    expect(perf.topSymbols.map((p) => p.symbol)).toEqual(perf.perSymbol.filter((p) => p.pnl > 0).slice(0, 2).map((p) => p.symbol));
+    expect(perf.adg.quote).toBeCloseTo(perf.totalPnl / perf.pnl.length, 9);
+    expect(perf.series.length).toBeGreaterThan(0);
+    expect(perf.series.at(-1)!.balance).toBeGreaterThan(0);
+    expect(perf.maxDrawdown).toBeGreaterThanOrEqual(0);
+    const today = new Date().toISOString().slice(0, 10);
+    const hourly = await getJson<Performance>('/dashboard/performance?accounts=binance_01&period=today&interval=hour');
+    const daily = await getJson<Performance>('/dashboard/performance?accounts=binance_01&period=today');
+    if (daily.pnl[0]?.t.slice(0, 10) === today) expect(hourly.pnl.reduce((a, p) => a + p.pnl, 0)).toBeCloseTo(daily.totalPnl, 9);
+    expect(hourly.pnl.every((p) => p.t.startsWith(today))).toBe(true);
+    // Nothing changes once the bots have stopped: the hub stays quiet.
+    const spy = hubSpy(t, ['dashboard']);
+    await new Promise((resolve) => setTimeout(resolve, 2500));
+    expect(spy.messages.filter((m) => m.type.startsWith('dashboard_'))).toEqual([]);
+    spy.detach();
     const v8Records = JSON.parse(readFileSync(join(fillDir('binance', 'binance_01'), readdirSync(fillDir('binance', 'binance_01')).filter((n) => /^\d{4}/.test(n)).sort().at(-1)!), 'utf8')) as Record<string, unknown>[];
     expect(v8Records[0]).toHaveProperty('pnl_contract');
     const stats = await getJson<Stats>('/dashboard/stats');
