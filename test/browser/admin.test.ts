@@ -2,7 +2,7 @@ import type { Browser } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { eventually, expectAxeClean, launchBrowser, newPage, PASSWORD, shots, signIn, startBrowserApp, type BrowserApp, type TestPage } from './helpers.js';
 
-describe('web UI: users, my account, audit log and settings', { timeout: 120_000 }, () => {
+describe('web UI: users, my account, audit log and settings', { timeout: 240_000 }, () => {
   let ui: BrowserApp;
   let browser: Browser;
   const page = () => newPage(browser, ui);

@@ -90,8 +90,10 @@ function SectionForm({ section, view, admin, save }: { section: SectionDef; view
       });
     } catch (error) {
       const prefix = `${section.group}.`;
-      form.setErrors(Object.fromEntries(Object.entries(fieldErrors(error)).map(([k, m]) => [k.startsWith(prefix) ? k.slice(prefix.length) : k, m])));
-      setProblem(describeError(error));
+      const errors = Object.fromEntries(Object.entries(fieldErrors(error)).map(([k, m]) => [k.startsWith(prefix) ? k.slice(prefix.length) : k, m]));
+      form.setErrors(errors);
+      // Field errors are shown at their fields; the banner only says so.
+      setProblem(Object.keys(errors).length ? 'Some values were refused: see the fields marked in red.' : describeError(error));
     } finally {
       setBusy(false);
     }

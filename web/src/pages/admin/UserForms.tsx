@@ -2,18 +2,21 @@ import { Alert, Button, Code, CopyButton, Group, PasswordInput, Select, Stack, S
 import { useForm } from '@mantine/form';
 import { useState } from 'react';
 import { describeError } from '../../components/notifyError';
-import { fieldErrors } from '../../lib/api/client';
+import { ApiError, fieldErrors } from '../../lib/api/client';
 import { ROLES, useCreateUser, useResetPassword, useUpdateUser, type Role, type User } from './api';
 import classes from '../../components/readable.module.css';
 import forms from './forms.module.css';
 
 const ROLE_OPTIONS = ROLES.map((role) => ({ value: role, label: role }));
+/** The server's refusal to demote, deactivate or delete the last active admin. */
+export const isLastAdminRefusal = (error: unknown): boolean => error instanceof ApiError && error.status === 409 && /last active admin/i.test(error.message);
+
 export const ROLE_HELP = 'viewer reads; operator also starts, stops and edits bots and jobs; admin also manages users and settings';
 
-function Problem({ message }: { message: string | null }) {
+function Problem({ message, title = 'Not saved' }: { message: string | null; title?: string }) {
   if (!message) return null;
   return (
-    <Alert color="red" title="Not saved" role="alert">
+    <Alert color="red" title={title} role="alert">
       {message}
     </Alert>
   );
@@ -61,6 +64,7 @@ export function EditUserForm({ user, self, onDone, onCancel }: { user: User; sel
   const form = useForm({ initialValues: { email: user.email ?? '', role: user.role, active: user.active } });
   const update = useUpdateUser();
   const [problem, setProblem] = useState<string | null>(null);
+  const [lastAdmin, setLastAdmin] = useState(false);
   const submit = form.onSubmit((v) => {
     setProblem(null);
     const email = v.email.trim() || null;
@@ -72,6 +76,7 @@ export function EditUserForm({ user, self, onDone, onCancel }: { user: User; sel
         onSuccess: onDone,
         onError: (error) => {
           form.setErrors(fieldErrors(error));
+          setLastAdmin(isLastAdminRefusal(error));
           setProblem(describeError(error));
         },
       },
@@ -80,7 +85,7 @@ export function EditUserForm({ user, self, onDone, onCancel }: { user: User; sel
   return (
     <form onSubmit={submit} noValidate aria-label={`Edit ${user.username}`} className={`${classes.readable} ${forms.forms}`}>
       <Stack>
-        <Problem message={problem} />
+        <Problem message={problem} title={lastAdmin ? 'Refused: pbfleet would be left without an active admin' : undefined} />
         <TextInput label="Email" type="email" autoComplete="off" {...form.getInputProps('email')} />
         <Select label="Role" required data={ROLE_OPTIONS} allowDeselect={false} description={ROLE_HELP} {...form.getInputProps('role')} />
         <Switch

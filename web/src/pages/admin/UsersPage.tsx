@@ -3,11 +3,10 @@ import { useDebouncedValue } from '@mantine/hooks';
 import { useState } from 'react';
 import { ConfirmButton } from '../../components/ConfirmButton';
 import { describeError, notifyDone } from '../../components/notifyError';
-import { ApiError } from '../../lib/api/client';
 import { useSession } from '../../lib/session';
 import { keys, ROLES, useDeleteUser, useUpdateUser, useUsers, type Role, type User } from './api';
 import { useAuditActionRefresh } from './live';
-import { CreateUserForm, EditUserForm, ResetPasswordForm } from './UserForms';
+import { CreateUserForm, EditUserForm, isLastAdminRefusal, ResetPasswordForm } from './UserForms';
 import classes from '../../components/readable.module.css';
 
 const PAGE_SIZE = 25;
@@ -18,8 +17,7 @@ type Dialog = { kind: 'create' } | { kind: 'edit' | 'reset'; user: User } | null
 
 /** What a refused change means; the server's last-admin answer gets a title of its own. */
 function refusalOf(action: string, error: unknown): { title: string; message: string } {
-  const lastAdmin = error instanceof ApiError && error.status === 409 && /last active admin/i.test(error.message);
-  return { title: lastAdmin ? `${action} refused: the last active admin` : `${action} failed`, message: describeError(error) };
+  return { title: isLastAdminRefusal(error) ? `${action} refused: pbfleet would be left without an active admin` : `${action} failed`, message: describeError(error) };
 }
 
 function when(iso: string | null): string {

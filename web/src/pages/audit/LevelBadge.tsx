@@ -5,7 +5,7 @@ const COLOR: Record<string, string> = { info: 'blue.3', success: 'teal.6', warni
 
 export function LevelBadge({ level }: { level: string }) {
   return (
-    <Badge size="sm" variant="filled" c="black" color={COLOR[level] ?? 'gray.4'}>
+    <Badge size="sm" variant="filled" c="black" color={COLOR[level] ?? 'gray.4'} style={{ minWidth: 'max-content' }}>
       {level}
     </Badge>
   );
