@@ -1,6 +1,6 @@
 import '@mantine/core/styles.css';
 import '@mantine/notifications/styles.css';
-import { createTheme, Loader, MantineProvider, type CSSVariablesResolver } from '@mantine/core';
+import { createTheme, Loader, MantineProvider, Notification, type CSSVariablesResolver } from '@mantine/core';
 import { Notifications } from '@mantine/notifications';
 import { QueryClientProvider } from '@tanstack/react-query';
 import { RouterProvider } from '@tanstack/react-router';
@@ -18,7 +18,11 @@ const theme = createTheme({
   primaryShade: { light: 8, dark: 8 },
   defaultRadius: 'sm',
   // A spinner is a live status: its aria-label needs a role to be allowed (axe aria-prohibited-attr).
-  components: { Loader: Loader.extend({ defaultProps: { role: 'status' } }) },
+  // Every toast's close button has a name (axe button-name), whoever shows it.
+  components: {
+    Loader: Loader.extend({ defaultProps: { role: 'status' } }),
+    Notification: Notification.extend({ defaultProps: { closeButtonProps: { 'aria-label': 'Close notification' } } }),
+  },
 });
 
 /** The server no longer accepts this session (API 401 or hub close 4001): back to sign-in, saying why, then back here. */

@@ -209,13 +209,18 @@ export function useHubTopic(topics: string[], onMessage: (m: HubMessage) => void
   }, [hub, key]);
 }
 
-/** Invalidates these queries on any message of these topics (and after a reconnect), at most every 250 ms. */
-export function useLiveInvalidate(topics: string[], queryKeys: QueryKey[]): void {
+/**
+ * Invalidates these queries on any message of these topics (and after a reconnect), at most every 250 ms.
+ * `ignoreTypes`: messages that change nothing the queries hold (a running operation's output).
+ */
+export function useLiveInvalidate(topics: string[], queryKeys: QueryKey[], { ignoreTypes = [] }: { ignoreTypes?: readonly string[] } = {}): void {
   const hub = useHub();
   const queryClient = useQueryClient();
   const topicKey = topics.join('\n');
   const keysKey = JSON.stringify(queryKeys);
+  const ignoreKey = ignoreTypes.join('\n');
   useEffect(() => {
+    const ignored = new Set(ignoreKey ? ignoreKey.split('\n') : []);
     const keys = JSON.parse(keysKey) as QueryKey[];
     const list = topicKey ? topicKey.split('\n') : [];
     let timer: ReturnType<typeof setTimeout> | undefined;
@@ -226,12 +231,14 @@ export function useLiveInvalidate(topics: string[], queryKeys: QueryKey[]): void
         for (const queryKey of keys) void queryClient.invalidateQueries({ queryKey });
       }, 250);
     };
-    const unsubscribe = list.length ? hub.subscribe(list, invalidate) : () => undefined;
+    const unsubscribe = list.length ? hub.subscribe(list, (m) => {
+          if (!ignored.has(m.type)) invalidate();
+        }) : () => undefined;
     const offReconnect = hub.onReconnect(invalidate);
     return () => {
       clearTimeout(timer);
       unsubscribe();
       offReconnect();
     };
-  }, [hub, queryClient, topicKey, keysKey]);
+  }, [hub, queryClient, topicKey, keysKey, ignoreKey]);
 }

@@ -124,7 +124,7 @@ export default function EnvironmentPage() {
   const environment = useEnvironment(id);
   const history = useHealthHistory(id);
   // Health, system info, changes and operations of this environment all arrive on its topic.
-  useLiveInvalidate([`environment:${id}`, 'instances'], [keys.environment(id), keys.operations, keys.instances]);
+  useLiveInvalidate([`environment:${id}`, 'instances'], [keys.environment(id), keys.operations, keys.instances], { ignoreTypes: ['operation_output'] });
 
   if (environment.isPending) return <Loader aria-label="Loading environment" />;
   if (environment.isError)

@@ -111,7 +111,7 @@ export default function FleetPage() {
   const [adding, { open, close }] = useDisclosure(false);
   // system_info events go to each environment's own topic; health and changes to the collection.
   const topics = ['environments', 'operations', 'instances', ...(environments.data ?? []).map((env) => `environment:${env.id}`)];
-  useLiveInvalidate(topics, [keys.environments, keys.instances]);
+  useLiveInvalidate(topics, [keys.environments, keys.instances], { ignoreTypes: ['operation_output'] });
 
   const bots = useMemo(() => {
     const byEnv = new Map<string, number>();

@@ -1,29 +1,58 @@
 import { Alert, Button, Code, Group, Loader, Select, Stack, Table, Text } from '@mantine/core';
-import { useState } from 'react';
+import { useEffect, useRef, useState } from 'react';
 import { ConfirmButton } from '../../components/ConfirmButton';
 import { StatusBadge } from '../../components/StatusBadge';
 import { describeError, notifyError } from '../../components/notifyError';
-import { useLiveInvalidate } from '../../lib/hub';
+import { useHubTopic, useLiveInvalidate } from '../../lib/hub';
 import { useSession } from '../../lib/session';
 import { keys, useOperation, useOperations, useRefreshSystemInfo, useStartOperation, useVersions, type Environment, type OperationKind } from './api';
 import { ago } from './format';
 
 const KIND_LABEL: Record<string, string> = { check_health: 'Check health', restart: 'Restart', upgrade: 'Upgrade', deploy: 'Deploy' };
 
-/** The operation just started: status over the hub (operation:<id>), output read back for operators. */
+/** A running operation's output as the hub sends it (operators only; see README, Operations). */
+interface OperationOutput {
+  operationId: string;
+  text: string;
+}
+
+/** Characters of live output kept in the page; the stored output keeps its own head and tail. */
+const LIVE_OUTPUT_MAX = 64 * 1024;
+
+/**
+ * The operation just started or picked: status over the hub (operation:<id>), its output live
+ * while it runs (operators), then the stored output once it ends.
+ */
 function CurrentOperation({ id }: { id: string }) {
-  useLiveInvalidate([`operation:${id}`], [keys.operation(id)]);
+  useLiveInvalidate([`operation:${id}`], [keys.operation(id)], { ignoreTypes: ['operation_output'] });
   const op = useOperation(id);
+  // Output that arrived after the operation was last read (its output so far).
+  const [live, setLive] = useState({ readAt: 0, text: '' });
+  useHubTopic([`operation:${id}`], (m) => {
+    const piece = m.payload as OperationOutput;
+    if (m.type !== 'operation_output' || piece.operationId !== id) return;
+    const readAt = op.dataUpdatedAt;
+    setLive((prev) => ({ readAt, text: ((prev.readAt === readAt ? prev.text : '') + piece.text).slice(-LIVE_OUTPUT_MAX) }));
+  });
+  const outputRef = useRef<HTMLPreElement>(null);
+  const running = op.data?.status === 'in_progress';
+  const output = (op.data?.output ?? '') + (running && live.readAt === op.dataUpdatedAt ? live.text : '');
+  // Follows the newest line while the reader is at the bottom.
+  useEffect(() => {
+    const el = outputRef.current;
+    if (el && el.scrollHeight - el.scrollTop - el.clientHeight < 80) el.scrollTop = el.scrollHeight;
+  }, [output]);
+
   if (!op.data) return <Loader size="sm" aria-label="Starting operation" />;
-  const { type, status, output, error } = op.data;
+  const { type, status, error } = op.data;
   return (
-    <Stack gap={4} aria-live="polite" data-testid="current-operation">
-      <Group gap="xs">
+    <Stack gap={4} data-testid="current-operation">
+      <Group gap="xs" aria-live="polite">
         <Text size="sm" fw={600}>
           {KIND_LABEL[type] ?? type}
         </Text>
         <StatusBadge status={status} size="sm" />
-        {status === 'in_progress' && <Loader size="xs" aria-label="Running" />}
+        {running && <Loader size="xs" aria-label="Running" />}
       </Group>
       {error && (
         <Text size="sm" c="red.9">
@@ -31,12 +60,12 @@ function CurrentOperation({ id }: { id: string }) {
         </Text>
       )}
       {output ? (
-        <Code block mah={300} style={{ overflow: 'auto', whiteSpace: 'pre-wrap' }} aria-label="Operation output">
+        <Code block ref={outputRef} mah={300} style={{ overflow: 'auto', whiteSpace: 'pre-wrap' }} aria-label={running ? 'Operation output (live)' : 'Operation output'} data-testid="operation-output" tabIndex={0}>
           {output}
         </Code>
-      ) : status === 'in_progress' ? (
+      ) : running ? (
         <Text size="xs" c="dimmed">
-          Output appears when the operation ends.
+          Waiting for output…
         </Text>
       ) : null}
     </Stack>
@@ -81,6 +110,8 @@ export function OperationsPanel({ environment }: { environment: Environment }) {
   const refreshInfo = useRefreshSystemInfo(environment.id);
   const recent = useOperations(environment.id);
   const operator = can('operator');
+  // An operator opening the page while an operation runs sees it (and its output) at once.
+  const shown = current ?? (operator ? (recent.data?.find((op) => op.status === 'in_progress')?.id ?? null) : null);
 
   const run = (kind: OperationKind, version?: string) =>
     start.mutateAsync({ kind, ...(version !== undefined && { version }) }).then(
@@ -124,7 +155,7 @@ export function OperationsPanel({ environment }: { environment: Environment }) {
           <UpgradeControl environment={environment} onStart={(version) => run('upgrade', version)} busy={start.isPending} />
         </Group>
       )}
-      {current && <CurrentOperation id={current} />}
+      {shown && <CurrentOperation key={shown} id={shown} />}
       {recent.isError && <Alert color="red">{describeError(recent.error)}</Alert>}
       {recent.data && recent.data.length > 0 && (
         <Table.ScrollContainer minWidth={480}>
