@@ -73,8 +73,14 @@ export class DashboardIngest {
   private readonly savedState = new Map<string, string>();
   private readonly lastSample = new Map<string, number>();
   private readonly statuses = new Map<string, SourceStatus>();
-  /** Bots read in the last round: a bot that stopped gets one more read for what it wrote last. */
+  /** Bots running at the last round. */
   private watched = new Set<string>();
+  /**
+   * Bots owed one more read: one that stopped (what it wrote last), and at the first round every
+   * bot (files written while pbfleet was down). Cleared once their host has been read.
+   */
+  private readonly finalRead = new Set<string>();
+  private first = true;
   private changed = false;
 
   constructor(private readonly deps: IngestDeps) {}
@@ -99,19 +105,24 @@ export class DashboardIngest {
     const bots = await this.deps.repo.bots();
     const known = new Set(bots.map((b) => b.id));
     for (const id of this.statuses.keys()) if (!known.has(id)) this.forget(id);
-    const active = bots.filter((b) => ACTIVE.has(b.status) || this.watched.has(b.id));
-    this.watched = new Set(bots.filter((b) => ACTIVE.has(b.status)).map((b) => b.id));
-    for (const bot of bots) if (!ACTIVE.has(bot.status) && !this.watched.has(bot.id)) this.markIdle(bot);
+    const running = new Set(bots.filter((b) => ACTIVE.has(b.status)).map((b) => b.id));
+    for (const id of this.first ? bots.map((b) => b.id) : this.watched) if (!running.has(id)) this.finalRead.add(id);
+    this.first = false;
+    this.watched = running;
+    const active = bots.filter((b) => running.has(b.id) || this.finalRead.has(b.id));
+    for (const bot of bots) if (!running.has(bot.id) && !this.finalRead.has(bot.id)) this.markIdle(bot);
     const byHost = new Map<string, IngestBot[]>();
     for (const bot of active) byHost.set(bot.environmentId, [...(byHost.get(bot.environmentId) ?? []), bot]);
     const now = this.deps.clock.now().getTime();
     await Promise.all(
       [...byHost].map(async ([environmentId, hostBots]) => {
-        if (this.busy.has(environmentId) || now - (this.lastRound.get(environmentId) ?? 0) < this.deps.timing.hostIntervalMs) return;
+        // 10 % slack: rounds come from a timer of about the same period, and a round a few ms early must not wait a whole period more.
+        if (this.busy.has(environmentId) || now - (this.lastRound.get(environmentId) ?? 0) < this.deps.timing.hostIntervalMs * 0.9) return;
         this.busy.add(environmentId);
         this.lastRound.set(environmentId, now);
         try {
           await this.readHost(environmentId, hostBots);
+          for (const bot of hostBots) if (!running.has(bot.id)) this.finalRead.delete(bot.id);
         } catch (error) {
           const message = `cannot read the bot's files on its host: ${(error as Error).message}`;
           for (const bot of hostBots) this.setStatus(bot, { state: 'error', problems: [message] });

@@ -71,8 +71,11 @@ export function createDashboardService(deps: { repo: DashboardRepo; ingest: Dash
   /** The latest snapshot of each account (bots of one account see the same balance and positions). */
   async function latestPerAccount(accounts?: readonly string[]): Promise<BotStateRow[]> {
     const byAccount = new Map<string, BotStateRow>();
-    for (const state of await repo.botStates()) {
-      if (accounts && !accounts.includes(state.account)) continue;
+    const [states, bots] = await Promise.all([repo.botStates(), repo.bots()]);
+    // A bot removed while pbfleet was down left its last snapshot: nobody keeps it current.
+    const known = new Set(bots.map((b) => b.id));
+    for (const state of states) {
+      if (!known.has(state.instanceId) || (accounts && !accounts.includes(state.account))) continue;
       const seen = byAccount.get(state.account);
       if (!seen || seen.snapshotTs < state.snapshotTs) byAccount.set(state.account, state);
     }
