@@ -37,8 +37,7 @@ function Headline({ result }: { result: BacktestResult }) {
 export function MetricsTable({ metrics }: { metrics: BacktestResult['metrics'] }) {
   const rows = orderedMetrics(Object.keys(metrics));
   return (
-    <Table.ScrollContainer minWidth={360}>
-      <Table striped withTableBorder fz="sm" data-testid="metrics-table">
+    <Table striped withTableBorder fz="sm" data-testid="metrics-table">
         <Table.Thead>
           <Table.Tr>
             <Table.Th>Metric</Table.Th>
@@ -56,22 +55,20 @@ export function MetricsTable({ metrics }: { metrics: BacktestResult['metrics'] }
               <Table.Td ff="monospace" fw={m.known ? 600 : 400}>
                 {formatMetric(metrics[m.key], m.known ? m.unit : 'ratio')}
               </Table.Td>
-              <Table.Td ff="monospace" c="dimmed" fz="xs">
+              <Table.Td ff="monospace" c="dimmed" fz="xs" style={{ wordBreak: 'break-all' }}>
                 {m.key}
               </Table.Td>
             </Table.Tr>
           ))}
         </Table.Tbody>
-      </Table>
-    </Table.ScrollContainer>
+    </Table>
   );
 }
 
 function CoinTable({ coins }: { coins: CoinPnl[] }) {
   const top = Math.max(...coins.map((c) => Math.abs(c.pnl)), 1e-12);
   return (
-    <Table.ScrollContainer minWidth={360}>
-      <Table withTableBorder fz="sm" data-testid="coin-pnl">
+    <Table withTableBorder fz="sm" data-testid="coin-pnl">
         <Table.Thead>
           <Table.Tr>
             <Table.Th>Coin</Table.Th>
@@ -86,7 +83,7 @@ function CoinTable({ coins }: { coins: CoinPnl[] }) {
             <Table.Tr key={c.coin}>
               <Table.Td fw={600}>{c.coin}</Table.Td>
               <Table.Td>{c.fills.toLocaleString('en-US')}</Table.Td>
-              <Table.Td ff="monospace" c={c.pnl < 0 ? 'red.9' : 'green.9'}>
+              <Table.Td ff="monospace" fw={600} c={c.pnl < 0 ? 'red.9' : undefined}>
                 {c.pnl >= 0 ? '+' : ''}
                 {money(c.pnl)}
               </Table.Td>
@@ -97,8 +94,7 @@ function CoinTable({ coins }: { coins: CoinPnl[] }) {
             </Table.Tr>
           ))}
         </Table.Tbody>
-      </Table>
-    </Table.ScrollContainer>
+    </Table>
   );
 }
 
@@ -137,7 +133,7 @@ export default function BacktestResultPage() {
         <Title order={1}>Backtest result</Title>
         <Alert color="red" title="No result to show">
           {result.error.message}{' '}
-          <Anchor renderRoot={(props) => <Link {...props} to="/jobs/$id" params={{ id }} />}>
+          <Anchor renderRoot={(props) => <Link {...props} to="/jobs/$id" params={{ id }} />} c="inherit" fw={700} underline="always">
             Open the job
           </Anchor>
         </Alert>
@@ -155,7 +151,7 @@ export default function BacktestResultPage() {
             <StatusBadge status={data.job.status} size="sm" />
             <Text size="sm" c="dimmed">
               Backtest on {data.job.environmentId}, finished {data.job.finishedAt?.slice(0, 16).replace('T', ' ') ?? '—'} ·{' '}
-              <Anchor renderRoot={(props) => <Link {...props} to="/jobs/$id" params={{ id }} />} size="sm">
+              <Anchor renderRoot={(props) => <Link {...props} to="/jobs/$id" params={{ id }} />} size="sm" underline="always">
                 job and log
               </Anchor>
             </Text>

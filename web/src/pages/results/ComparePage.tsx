@@ -13,6 +13,7 @@ import { bestIndex, formatMetric, orderedMetrics } from './metrics';
 
 const COLOURS = ['#1c7ed6', '#e8590c', '#2f9e44', '#ae3ec9', '#f08c00', '#0c8599', '#e03131', '#5c7cfa'];
 const MAX_COMPARED = 8;
+const times = (v: number) => `×${Number(v.toPrecision(3))}`;
 
 /** Each run's equity over its own first value, joined on one time axis. */
 function normalisedCurves(results: BacktestResult[]): uPlot.AlignedData {
@@ -105,7 +106,7 @@ export default function ComparePage() {
               Equity, relative to the start
             </Title>
             <Paper withBorder p="sm">
-              {data && <TimeChart data={data} lines={lines} title={`Equity of ${loaded.length} backtests, each divided by its starting equity`} yFormat={(v) => `×${Number(v.toPrecision(3))}`} testId="compare-chart" />}
+              {data && <TimeChart data={data} lines={lines} title={`Equity of ${loaded.length} backtests, each divided by its starting equity`} yFormat={times} testId="compare-chart" />}
             </Paper>
             <Title order={2} size="h3">
               Metrics

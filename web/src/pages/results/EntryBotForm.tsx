@@ -3,7 +3,7 @@
  * (shown read-only: the server takes it from the pareto file, so what is shown is what the bot
  * gets). The bot is created stopped.
  */
-import { Alert, Button, Code, Group, ScrollArea, Select, Stack, Text, TextInput } from '@mantine/core';
+import { Alert, Button, Code, Group, Select, Stack, Text, TextInput } from '@mantine/core';
 import { useForm } from '@mantine/form';
 import { useState } from 'react';
 import { describeError } from '../../components/notifyError';
@@ -41,11 +41,10 @@ export function EntryBotForm({ optimizationId, entry, onDone, onCancel }: { opti
         <Text size="sm" fw={500}>
           Config
         </Text>
-        <ScrollArea.Autosize mah={260} type="auto">
-          <Code block data-testid="entry-config">
-            {JSON.stringify(entry.config, null, 2)}
-          </Code>
-        </ScrollArea.Autosize>
+        {/* Focusable: a keyboard user can scroll it. */}
+        <Code block data-testid="entry-config" tabIndex={0} aria-label="The entry's config (JSON)" style={{ maxHeight: 260, overflow: 'auto' }}>
+          {JSON.stringify(entry.config, null, 2)}
+        </Code>
         {failure && (
           <Alert color="red" role="alert">
             {failure}

@@ -3,7 +3,7 @@
  * entry's key parameters, a sortable table of the entries; per entry "backtest this entry",
  * "create a bot" (operators) and "copy config" (everyone).
  */
-import { Alert, Anchor, Badge, Button, Group, Modal, Paper, SimpleGrid, Select, Stack, Table, Text, Title, UnstyledButton } from '@mantine/core';
+import { Alert, Anchor, Button, Group, Modal, Paper, SimpleGrid, Select, Stack, Table, Text, Title, UnstyledButton } from '@mantine/core';
 import { Link, useNavigate, useParams } from '@tanstack/react-router';
 import { useCallback, useMemo, useState } from 'react';
 import { notifyDone, notifyError } from '../../components/notifyError';
@@ -157,7 +157,9 @@ export default function OptimizeResultPage() {
         <Title order={1}>Optimization result</Title>
         <Alert color="red" title="No result to show">
           {result.error.message}{' '}
-          <Anchor renderRoot={(props) => <Link {...props} to="/jobs/$id" params={{ id }} />}>Open the job</Anchor>
+          <Anchor renderRoot={(props) => <Link {...props} to="/jobs/$id" params={{ id }} />} c="inherit" fw={700} underline="always">
+            Open the job
+          </Anchor>
         </Alert>
       </Stack>
     );
@@ -182,7 +184,7 @@ export default function OptimizeResultPage() {
           <StatusBadge status={data.job.status} size="sm" />
           <Text size="sm" c="dimmed">
             Optimization on {data.job.environmentId}: {data.frontSize} pareto entr{data.frontSize === 1 ? 'y' : 'ies'}, best first ·{' '}
-            <Anchor renderRoot={(props) => <Link {...props} to="/jobs/$id" params={{ id }} />} size="sm">
+            <Anchor renderRoot={(props) => <Link {...props} to="/jobs/$id" params={{ id }} />} size="sm" underline="always">
               job and log
             </Anchor>
           </Text>
@@ -230,9 +232,9 @@ export default function OptimizeResultPage() {
                 {rows.map((e) => (
                   <Table.Tr key={e.id} data-entry={e.id} bg={plotted[selected ?? -1]?.id === e.id ? 'var(--mantine-color-blue-light)' : undefined}>
                     <Table.Td>
-                      <Badge variant="light" color={e.rank === 1 ? 'green' : 'gray'}>
+                      <Text span fw={700} size="sm">
                         #{e.rank}
-                      </Badge>
+                      </Text>
                     </Table.Td>
                     {columns.map((m) => (
                       <Table.Td key={m} ff="monospace">

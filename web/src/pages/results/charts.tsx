@@ -40,6 +40,7 @@ export interface TimeChartProps {
 
 /** Lines over time: drag to zoom on x, double-click or reset() for the whole range. */
 export function TimeChart({ data, lines, log = false, height = 320, title, yFormat = compact, onReset, onZoom, testId }: TimeChartProps) {
+  // Only the width is used: the box's height is the chart's own, so following it would rebuild in a loop.
   const { ref: box, width } = useElementSize();
   const host = useRef<HTMLDivElement>(null);
   const dark = useComputedColorScheme('light') === 'dark';
