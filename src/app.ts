@@ -124,7 +124,7 @@ export async function buildApp(deps: AppDeps) {
     sshPool: environments.sshPool,
     addBacklog: hub.addBacklog,
   });
-  const jobs = createJobsModule({ ...core, audit: audit.service, environments: environments.service, instances: instances.service, hostFor: instances.hostFor, addLogSink: instances.addLogSink });
+  const jobs = createJobsModule({ ...core, audit: audit.service, environments: environments.service, instances: instances.service, hostFor: instances.hostFor, addLogSink: instances.addLogSink, addBacklog: hub.addBacklog });
   const dashboard = createDashboardModule({ ...core, environments: environments.service, sshPool: environments.sshPool, hostFor: instances.hostFor });
 
   const routeRules: RouteRule[] = [];

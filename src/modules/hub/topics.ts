@@ -1,15 +1,16 @@
 /**
  * Topics clients may subscribe to. Collections (`environments`) carry every change of that
- * kind; `<kind>:<id>` carries one entity; `instance:<id>:logs` carries a bot's log lines.
+ * kind; `<kind>:<id>` carries one entity; `instance:<id>:logs` and `job:<id>:logs` carry a bot's or a
+ * job's output lines (log batches, a backlog first).
  */
 const COLLECTIONS = new Set(['environments', 'instances', 'jobs', 'operations', 'dashboard', 'audit']);
 const ENTITY = /^(environment|instance|job|operation):[A-Za-z0-9_-]{1,64}$/;
-const INSTANCE_LOGS = /^instance:[A-Za-z0-9_-]{1,64}:logs$/;
+const LOGS = /^(instance|job):[A-Za-z0-9_-]{1,64}:logs$/;
 
 export const MAX_TOPICS_PER_CLIENT = 200;
 
 export function isValidTopic(topic: string): boolean {
-  return COLLECTIONS.has(topic) || ENTITY.test(topic) || INSTANCE_LOGS.test(topic);
+  return COLLECTIONS.has(topic) || ENTITY.test(topic) || LOGS.test(topic);
 }
 
 export const topics = {
@@ -20,6 +21,7 @@ export const topics = {
   instanceLogs: (id: string) => `instance:${id}:logs`,
   jobs: 'jobs',
   job: (id: string) => `job:${id}`,
+  jobLogs: (id: string) => `job:${id}:logs`,
   operations: 'operations',
   operation: (id: string) => `operation:${id}`,
   dashboard: 'dashboard',

@@ -5,6 +5,7 @@ import { IdParams, mediaResponse, pagination, responses } from '../../http/schem
 import type { Hub } from '../hub/hub.js';
 import { openSseStream } from '../hub/sse.js';
 import { topics } from '../hub/topics.js';
+import { LOCAL_ENVIRONMENT_ID } from '../environments/environments.types.js';
 import type { JobType } from './jobs.types.js';
 import { InstanceSchema } from '../instances/instances.schemas.js';
 import type { FromResultService } from './from-result.js';
@@ -13,6 +14,7 @@ import {
   BacktestResultSchema,
   BacktestRunBody,
   CoinPnlList,
+  CapacitySchema,
   EntryBacktestBody,
   ExportQuery,
   JobList,
@@ -23,6 +25,8 @@ import {
   OptimizeRunBody,
   PriorityBody,
   ResultQuery,
+  TemplateQuery,
+  TemplateSchema,
 } from './jobs.schemas.js';
 import type { JobsService } from './jobs.service.js';
 import { exportFills } from './results/fills.js';
@@ -39,9 +43,12 @@ export interface JobsRoutesOptions {
   hub: Hub;
   /** The last lines of a job's log: from memory while it runs, from its log file after. */
   logTail: (id: string, lines: number) => Promise<string[]>;
+  /** Passivbot's template config from an environment's checkout. */
+  template: (environmentId: string) => Promise<Static<typeof TemplateSchema>>;
+  capacity: () => Promise<Static<typeof CapacitySchema>>;
 }
 
-export const jobsRoutes: FastifyPluginAsyncTypebox<JobsRoutesOptions> = async (app, { jobs, fromResult, hub, logTail }) => {
+export const jobsRoutes: FastifyPluginAsyncTypebox<JobsRoutesOptions> = async (app, { jobs, fromResult, hub, logTail, template, capacity }) => {
   const listOf = (type?: JobType) => async (request: { query: Static<typeof JobListQuery> }) => {
     const { page = 1, limit = 50, environment, ...filter } = request.query;
     const result = await jobs.list({ page, limit, environmentId: environment, ...filter, ...(type && { type }) });
@@ -138,6 +145,19 @@ export const jobsRoutes: FastifyPluginAsyncTypebox<JobsRoutesOptions> = async (a
   );
 
   app.get('/jobs', { config: { auth: 'viewer' }, schema: { operationId: 'listJobs', tags, summary: 'Backtests and optimizations, newest first', querystring: JobListQuery, response: responses({ 200: JobList }) } }, listOf());
+  app.get(
+    '/jobs/capacity',
+    { config: { auth: 'viewer' }, schema: { operationId: 'getJobCapacity', tags, summary: 'CPU slots per environment: total, used by running jobs, and jobs waiting', response: responses({ 200: CapacitySchema }) } },
+    async () => capacity(),
+  );
+  app.get(
+    '/jobs/template',
+    {
+      config: { auth: 'viewer' },
+      schema: { operationId: 'getPassivbotTemplate', tags, summary: "Passivbot's template config (configs/template.json of an environment's checkout; default: local)", querystring: TemplateQuery, response: responses({ 200: TemplateSchema }) },
+    },
+    async (request) => template(request.query.environment ?? LOCAL_ENVIRONMENT_ID),
+  );
   app.get('/jobs/:id', { config: { auth: 'viewer' }, schema: { operationId: 'getJob', tags, summary: 'One job', params: IdParams, response: One } }, async (request) => jobs.get(request.params.id));
 
   app.post(

@@ -120,3 +120,23 @@ export const OptimizeResultSchema = Type.Object({
   front: Type.Array(Type.Record(Type.String(), Type.Unknown()), { description: 'Pareto entries, best first by the scoring metrics' }),
 });
 export const ExportQuery = Type.Object({ format: Type.Optional(Type.Enum(['csv', 'json'], { default: 'csv' })), token: Type.Optional(Type.String({ maxLength: 4096 })) });
+
+export const TemplateQuery = Type.Object({ environment: Type.Optional(Id) }, { additionalProperties: false });
+export const TemplateSchema = Type.Object({
+  environmentId: Type.String(),
+  path: Type.String({ description: 'Where the template was read: configs/template.json of the Passivbot checkout' }),
+  config: Config,
+});
+export const CapacitySchema = Type.Object({
+  mode: Type.Enum(['embedded', 'distributed'], { description: 'distributed: jobs for `local` run on `pbfleet worker`s, which bring their own slots' }),
+  defaultSlots: Type.Integer({ description: 'Slots of an environment not listed' }),
+  environments: Type.Array(
+    Type.Object({
+      environmentId: Type.String(),
+      slots: Nullable(Type.Integer({ description: "null: the distributed workers' slots (not known to the server)" })),
+      usedSlots: Type.Integer(),
+      running: Type.Integer(),
+      queued: Type.Integer(),
+    }),
+  ),
+});
