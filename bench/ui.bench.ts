@@ -13,22 +13,29 @@
  * tab's JS heap at the end (CDP Performance.getMetrics JSHeapUsedSize; also after a forced GC).
  *
  * Target: >= 30 frames/s with the log open.
+ *
+ * Then the backtest result page with 100,000 fills and a 500,000-row equity file against a small
+ * result (bench/ui-results.ts). Target: opens (chart drawn, first fills page shown) in < 1 s.
+ *
  * Knobs (environment): BENCH_SECONDS (30), BENCH_FLOOD_RATE (20000), BENCH_NO_BUILD=1 (server: use dist/ as built),
- * BENCH_PROFILE=1 (print where the page's main thread spends its time, per phase).
+ * BENCH_PROFILE=1 (print where the page's main thread spends its time, per phase), BENCH_PARTS (log,results),
+ * BENCH_RESULT_RUNS (5 page loads per result).
  */
 import { execFileSync } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { availableParallelism, cpus, loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { chromium, type Page } from 'playwright-core';
+import { chromium, type Browser, type BrowserContext, type Page } from 'playwright-core';
 import type { Instance } from '../src/modules/instances/instances.types.js';
-import { jsonClient, loginToken } from '../test/helpers/http.js';
+import { jsonClient, loginToken, type JsonClient } from '../test/helpers/http.js';
 import { killAllWith } from '../test/helpers/instances.js';
 import { makePassivbotCheckout, standinConfig } from '../test/helpers/passivbot.js';
 import { freePort, start, startFlags, table, waitFor } from './lib.js';
+import { benchResults, median, RESULT_TARGET_MS } from './ui-results.js';
 
 const SECONDS = Number(process.env.BENCH_SECONDS ?? 30);
+const PARTS = new Set((process.env.BENCH_PARTS ?? 'log,results').split(',').map((p) => p.trim()));
 const FLOOD_LINES_PER_S = Number(process.env.BENCH_FLOOD_RATE ?? 20_000);
 const TARGET_FPS = 30;
 const PASSWORD = 'bench password 1';
@@ -161,6 +168,57 @@ async function phase(page: Page, label: string): Promise<PhaseResult> {
 
 const fmt = (n: number | null, digits = 0) => (n === null ? '-' : n.toLocaleString('en-US', { maximumFractionDigits: digits, minimumFractionDigits: digits }));
 
+/** The bot page's log viewer during a flood: closed (baseline), then open. */
+async function benchLog(api: JsonClient, browser: Browser, base: string, cookieLogin: (context: BrowserContext) => Promise<void>, machine: string): Promise<void> {
+  const bot = await api.post<Instance>('/instances', {
+    name: 'flood',
+    environmentId: 'local',
+    account: 'bybit_01',
+    config: standinConfig({ standin: { flood_lines_per_s: FLOOD_LINES_PER_S, health_interval_s: 1, fill_interval_s: 2, order_interval_s: 1 } }),
+  });
+
+  const context = await browser.newContext({ viewport: { width: 1280, height: 900 } });
+  await cookieLogin(context);
+  const page = await context.newPage();
+  await page.goto(`${base}/bots/${bot.id}`);
+  await page.getByRole('heading', { name: 'flood' }).waitFor();
+  await page.getByRole('button', { name: 'Hide log' }).click();
+  await page.evaluate(PROBE);
+
+  await api.post(`/instances/${bot.id}/start`);
+  for (let i = 0; ; i++) {
+    if ((await api.get<Instance>(`/instances/${bot.id}`)).status === 'running') break;
+    if (i > 100) throw new Error('the flood bot did not reach running');
+    await sleep(200);
+  }
+  await sleep(2000); // the flood is under way
+
+  const closed = await phase(page, 'log panel closed (baseline)');
+  await page.getByRole('button', { name: 'Show log' }).click();
+  await page.locator('[role=log] [data-seq]').first().waitFor();
+  const open = await phase(page, 'log panel open, following');
+  await api.post(`/instances/${bot.id}/stop`);
+
+  console.log(`\nbench:ui — the bot page's log viewer in Chromium (headless, software rendering) while a stand-in bot writes ${fmt(FLOOD_LINES_PER_S)} lines/s; ${SECONDS} s per phase; ${machine}\n`);
+  console.log(
+    table(
+      [closed, open].map((p) => ({
+        page: p.label,
+        'frames/s mean (worst 1 s)': `${fmt(p.fps, 1)} (${fmt(p.worstWindowFps)})`,
+        'longest task ms': fmt(p.longestTaskMs),
+        'long tasks (total ms)': `${fmt(p.longTasks)} (${fmt(p.longTaskMs)})`,
+        'lines/s into the viewer': fmt(p.linesPerS),
+        'newest drawn line behind ms p50 (max)': p.lagP50Ms === null ? '-' : `${fmt(p.lagP50Ms)} (${fmt(p.lagMaxMs)})`,
+        'JS heap MB (after GC)': `${fmt(p.heapMb, 1)} (${fmt(p.heapAfterGcMb, 1)})`,
+        'rows in DOM': fmt(p.domRows),
+      })),
+    ),
+  );
+  const verdict = open.fps >= TARGET_FPS ? 'met' : 'NOT met';
+  console.log(`\ntarget: >= ${TARGET_FPS} frames/s with the log open: ${verdict} (${fmt(open.fps, 1)})`);
+  await context.close();
+}
+
 async function main(): Promise<void> {
   const machine = `${availableParallelism()} cores (${cpus()[0]?.model.trim() ?? 'unknown CPU'}), load average ${loadavg().map((l) => l.toFixed(2)).join(' ')}`;
   const uiDir = mkdtempSync(join(tmpdir(), 'pbfleet-bench-ui-web-'));
@@ -199,54 +257,30 @@ async function main(): Promise<void> {
     await api.put('/settings/paths', { passivbotDir: checkout.dir, pythonPath: checkout.python, passivbotKind: 'v7' });
     await api.put('/settings', { instances: { stopTimeoutSeconds: 5, logMaxMegabytes: 1000 } });
     await api.post('/accounts', { name: 'bybit_01', exchange: 'bybit', key: 'bench-key', secret: 'bench-secret' });
-    const bot = await api.post<Instance>('/instances', {
-      name: 'flood',
-      environmentId: 'local',
-      account: 'bybit_01',
-      config: standinConfig({ standin: { flood_lines_per_s: FLOOD_LINES_PER_S, health_interval_s: 1, fill_interval_s: 2, order_interval_s: 1 } }),
-    });
-
-    const context = await browser.newContext({ viewport: { width: 1280, height: 900 } });
-    const page = await context.newPage();
-    const login = await page.request.post(`${base}/api/v1/auth/login`, { data: { username: 'admin', password: PASSWORD, cookie: true }, headers: { 'X-PBFleet-CSRF': '1', origin: base } });
-    if (!login.ok()) throw new Error(`cookie login: ${login.status()} ${await login.text()}`);
-    await page.goto(`${base}/bots/${bot.id}`);
-    await page.getByRole('heading', { name: 'flood' }).waitFor();
-    await page.getByRole('button', { name: 'Hide log' }).click();
-    await page.evaluate(PROBE);
-
-    await api.post(`/instances/${bot.id}/start`);
-    for (let i = 0; ; i++) {
-      if ((await api.get<Instance>(`/instances/${bot.id}`)).status === 'running') break;
-      if (i > 100) throw new Error('the flood bot did not reach running');
-      await sleep(200);
+    const cookieLogin = async (context: BrowserContext) => {
+      const login = await context.request.post(`${base}/api/v1/auth/login`, { data: { username: 'admin', password: PASSWORD, cookie: true }, headers: { 'X-PBFleet-CSRF': '1', origin: base } });
+      if (!login.ok()) throw new Error(`cookie login: ${login.status()} ${await login.text()}`);
+    };
+    if (PARTS.has('log')) await benchLog(api, browser, base, cookieLogin, machine);
+    if (PARTS.has('results')) {
+      const results = await benchResults(api, browser, base, cookieLogin);
+      console.log(`\nbench:ui — the backtest result page in Chromium: navigation start to equity chart drawn + first fills page shown, median of ${results[0]?.openMs.length ?? 0} loads; server calls once each; ${machine}\n`);
+      console.log(
+        table(
+          results.map((r) => ({
+            result: r.label,
+            'fills / equity rows (points drawn)': `${fmt(r.fills)} / ${fmt(r.equityRows)} (${fmt(r.equityPoints)})`,
+            'page open ms median (max)': `${fmt(median(r.openMs))} (${fmt(Math.max(...r.openMs))})`,
+            'GET result ms': fmt(r.resultApiMs, 1),
+            'fills page ms': fmt(r.fillsPageMs, 1),
+            'sorted page ms first (cached)': `${fmt(r.sortedFirstMs, 1)} (${fmt(r.sortedCachedMs, 1)})`,
+            'PnL per coin ms first (cached)': `${fmt(r.coinsFirstMs, 1)} (${fmt(r.coinsCachedMs, 1)})`,
+          })),
+        ),
+      );
+      const large = results.at(-1)!;
+      console.log(`\ntarget: the large result opens in < ${RESULT_TARGET_MS} ms: ${median(large.openMs) < RESULT_TARGET_MS ? 'met' : 'NOT met'} (${fmt(median(large.openMs))} ms)`);
     }
-    await sleep(2000); // the flood is under way
-
-    const closed = await phase(page, 'log panel closed (baseline)');
-    await page.getByRole('button', { name: 'Show log' }).click();
-    await page.locator('[role=log] [data-seq]').first().waitFor();
-    const open = await phase(page, 'log panel open, following');
-    await api.post(`/instances/${bot.id}/stop`);
-
-    console.log(`\nbench:ui — the bot page's log viewer in Chromium (headless, software rendering) while a stand-in bot writes ${fmt(FLOOD_LINES_PER_S)} lines/s; ${SECONDS} s per phase; ${machine}\n`);
-    console.log(
-      table(
-        [closed, open].map((p) => ({
-          page: p.label,
-          'frames/s mean (worst 1 s)': `${fmt(p.fps, 1)} (${fmt(p.worstWindowFps)})`,
-          'longest task ms': fmt(p.longestTaskMs),
-          'long tasks (total ms)': `${fmt(p.longTasks)} (${fmt(p.longTaskMs)})`,
-          'lines/s into the viewer': fmt(p.linesPerS),
-          'newest drawn line behind ms p50 (max)': p.lagP50Ms === null ? '-' : `${fmt(p.lagP50Ms)} (${fmt(p.lagMaxMs)})`,
-          'JS heap MB (after GC)': `${fmt(p.heapMb, 1)} (${fmt(p.heapAfterGcMb, 1)})`,
-          'rows in DOM': fmt(p.domRows),
-        })),
-      ),
-    );
-    const verdict = open.fps >= TARGET_FPS ? 'met' : 'NOT met';
-    console.log(`\ntarget: >= ${TARGET_FPS} frames/s with the log open: ${verdict} (${fmt(open.fps, 1)})`);
-    await context.close();
   } finally {
     await browser.close();
     cleanUp();
