@@ -152,7 +152,7 @@ async function workerCommand(args: string[]): Promise<void> {
   if (!Number.isInteger(slots) || slots < 1 || slots > 1024) throw new UsageError('--slots: must be an integer 1-1024');
   if (!Number.isInteger(lockMs) || lockMs < 1000) throw new UsageError('--lock-ms: must be an integer >= 1000');
   if (values.kind !== 'v7' && values.kind !== 'cli') throw new UsageError('--kind: must be v7 or cli');
-  const { startJobWorker } = await import('./modules/jobs/job-worker.js');
+  const { startJobWorker } = await import('./modules/jobs/queue/job-worker.js');
   const log = (level: string) => (obj: object, msg: string) => process.stdout.write(`${JSON.stringify({ level, time: Date.now(), ...obj, msg })}\n`);
   const worker = await startJobWorker({
     url: config.redis.url,

@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import type { Job } from '../src/modules/jobs/jobs.types.js';
-import { loadBullmq, QUEUE_NAME, redisConnection } from '../src/modules/jobs/redis-queue.js';
+import { loadBullmq, QUEUE_NAME, redisConnection } from '../src/modules/jobs/queue/redis-queue.js';
 import { createTestApp, type TestApp } from './helpers/app.js';
 import { testDatabases } from './helpers/databases.js';
 import { apiClient, hubSpy, until } from './helpers/environments.js';

@@ -1,4 +1,4 @@
-import type { JobProgress, JobType } from './progress.fns.js';
+import type { JobProgress, JobType } from './run/progress.fns.js';
 
 export type { JobProgress, JobType };
 export const JOB_TYPES = ['backtest', 'optimize'] as const;

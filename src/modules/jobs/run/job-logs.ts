@@ -1,6 +1,6 @@
-import type { HubClient, Publisher } from '../hub/hub.js';
-import { topics } from '../hub/topics.js';
-import { FINISHED, type JobStatus } from './jobs.types.js';
+import type { HubClient, Publisher } from '../../hub/hub.js';
+import { topics } from '../../hub/topics.js';
+import { FINISHED, type JobStatus } from '../jobs.types.js';
 
 /** Lines a subscriber of `job:<id>:logs` gets first. */
 export const JOB_LOG_BACKLOG = 500;

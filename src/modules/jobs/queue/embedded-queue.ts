@@ -1,8 +1,8 @@
 import type { FastifyBaseLogger } from 'fastify';
-import type { Clock } from '../../lib/clock.js';
-import type { JobsRepo } from './jobs.repo.js';
-import type { JobRecord } from './jobs.types.js';
-import type { JobExecutor, JobOutcome } from './job-executor.js';
+import type { Clock } from '../../../lib/clock.js';
+import type { JobsRepo } from '../jobs.repo.js';
+import type { JobRecord } from '../jobs.types.js';
+import type { JobExecutor, JobOutcome } from '../run/job-executor.js';
 import type { JobStore } from './job-store.js';
 
 /** How the service hands work to whatever runs it (this process, or workers through Redis). */

@@ -1,12 +1,12 @@
 import { mkdir, writeFile } from 'node:fs/promises';
 import { join, posix } from 'node:path';
-import type { BotHost, ProbeResult } from '../instances/hosts/bot-host.js';
-import type { BotProcess } from '../instances/instances.types.js';
-import { readBacktestResult } from './results/backtest-results.js';
-import { readParetoFront } from './results/pareto.js';
-import { jobLayout, runConfig, type JobLayout } from './jobs.fns.js';
+import type { BotHost, ProbeResult } from '../../instances/hosts/bot-host.js';
+import type { BotProcess } from '../../instances/instances.types.js';
+import { readBacktestResult } from '../results/backtest-results.js';
+import { readParetoFront } from '../results/pareto.js';
+import { jobLayout, runConfig, type JobLayout } from '../jobs.fns.js';
 import type { JobOutput } from './job-output.js';
-import type { JobProgress, JobRecord, JobStatus } from './jobs.types.js';
+import type { JobProgress, JobRecord, JobStatus } from '../jobs.types.js';
 
 export interface JobOutcome {
   status: Extract<JobStatus, 'completed' | 'failed' | 'cancelled' | 'interrupted'>;

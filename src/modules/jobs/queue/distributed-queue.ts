@@ -4,15 +4,15 @@ import { dirname, join, normalize } from 'node:path';
 import type { Job as BullJob, Queue, QueueEvents } from 'bullmq';
 import type { Redis as RedisClient } from 'ioredis';
 import type { FastifyBaseLogger } from 'fastify';
-import type { Clock } from '../../lib/clock.js';
-import type { Publisher } from '../hub/hub.js';
-import { topics } from '../hub/topics.js';
-import { LOCAL_ENVIRONMENT_ID } from '../environments/environments.types.js';
+import type { Clock } from '../../../lib/clock.js';
+import type { Publisher } from '../../hub/hub.js';
+import { topics } from '../../hub/topics.js';
+import { LOCAL_ENVIRONMENT_ID } from '../../environments/environments.types.js';
 import type { EmbeddedQueue, JobQueue } from './embedded-queue.js';
-import type { JobsRepo } from './jobs.repo.js';
-import type { JobRecord } from './jobs.types.js';
+import type { JobsRepo } from '../jobs.repo.js';
+import type { JobRecord } from '../jobs.types.js';
 import type { JobStore } from './job-store.js';
-import { SMALL_FILE_BYTES } from './results/result-files.js';
+import { SMALL_FILE_BYTES } from '../results/result-files.js';
 import { artifactsKey, bullPriority, cancelChannel, cancelledKey, loadBullmq, QUEUE_NAME, redisConnection, toQueuedJob, type WorkerReport, type WorkerResult } from './redis-queue.js';
 
 export interface DistributedQueueDeps {

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { runStandin } from '../../../test/fixtures/results/standin-results.js';
+import { runStandin } from '../../../../test/fixtures/results/standin-results.js';
 import { createProgressTracker, type JobProgress } from './progress.fns.js';
 
 function feed(tracker: (line: string) => JobProgress | null, lines: string[]): (JobProgress | null)[] {

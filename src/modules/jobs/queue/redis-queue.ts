@@ -2,8 +2,8 @@ import { createRequire } from 'node:module';
 import type * as BullTypes from 'bullmq';
 import type * as IORedis from 'ioredis';
 import type { Redis as RedisClient, RedisOptions } from 'ioredis';
-import type { JobProgress, JobRecord } from './jobs.types.js';
-import type { JobOutcome, JobStarted } from './job-executor.js';
+import type { JobProgress, JobRecord } from '../jobs.types.js';
+import type { JobOutcome, JobStarted } from '../run/job-executor.js';
 
 /** The BullMQ queue every worker consumes. */
 export const QUEUE_NAME = 'jobs';

@@ -1,9 +1,9 @@
-import type { Clock } from '../../lib/clock.js';
-import type { Publisher } from '../hub/hub.js';
-import { topics } from '../hub/topics.js';
-import type { JobPatch, JobsRepo } from './jobs.repo.js';
-import type { Job, JobProgress, JobRecord, JobState, JobStatus } from './jobs.types.js';
-import type { JobOutcome } from './job-executor.js';
+import type { Clock } from '../../../lib/clock.js';
+import type { Publisher } from '../../hub/hub.js';
+import { topics } from '../../hub/topics.js';
+import type { JobPatch, JobsRepo } from '../jobs.repo.js';
+import type { Job, JobProgress, JobRecord, JobState, JobStatus } from '../jobs.types.js';
+import type { JobOutcome } from '../run/job-executor.js';
 
 /** The public view: no pids or host paths. */
 export function toPublicJob(record: JobRecord): Job {

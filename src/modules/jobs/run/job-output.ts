@@ -1,6 +1,6 @@
-import type { Publisher } from '../hub/hub.js';
-import { topics } from '../hub/topics.js';
-import type { LogSink } from '../instances/hosts/bot-host.js';
+import type { Publisher } from '../../hub/hub.js';
+import { topics } from '../../hub/topics.js';
+import type { LogSink } from '../../instances/hosts/bot-host.js';
 import { createProgressTracker, type JobProgress, type JobType } from './progress.fns.js';
 
 const ERROR_LINE = /Traceback|Error|error|failed|Exception/;

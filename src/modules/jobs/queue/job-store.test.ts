@@ -1,7 +1,7 @@
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import { createJobStore, jobEvent, toPublicJob } from './job-store.js';
-import type { JobsRepo } from './jobs.repo.js';
-import type { JobProgress, JobRecord, JobState } from './jobs.types.js';
+import type { JobsRepo } from '../jobs.repo.js';
+import type { JobProgress, JobRecord, JobState } from '../jobs.types.js';
 
 const record: JobRecord = {
   id: 'j1',

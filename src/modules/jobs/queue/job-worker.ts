@@ -2,14 +2,14 @@ import { readFileSync, statSync } from 'node:fs';
 import { readdir, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { Job as BullJob, Worker } from 'bullmq';
-import type { Runtime } from '../environments/environments.types.js';
-import { localRunner } from '../hosts/host-runner.js';
-import type { Publisher } from '../hub/hub.js';
-import { createLocalBotHost } from '../instances/hosts/local-bot-host.js';
-import { JobExecutor } from './job-executor.js';
-import { JobOutput } from './job-output.js';
-import { SMALL_FILE_BYTES } from './results/result-files.js';
-import type { JobProgress, JobRecord } from './jobs.types.js';
+import type { Runtime } from '../../environments/environments.types.js';
+import { localRunner } from '../../hosts/host-runner.js';
+import type { Publisher } from '../../hub/hub.js';
+import { createLocalBotHost } from '../../instances/hosts/local-bot-host.js';
+import { JobExecutor } from '../run/job-executor.js';
+import { JobOutput } from '../run/job-output.js';
+import { SMALL_FILE_BYTES } from '../results/result-files.js';
+import type { JobProgress, JobRecord } from '../jobs.types.js';
 import { artifactsKey, cancelChannel, cancelledKey, loadBullmq, QUEUE_NAME, redisConnection, type QueuedJob, type WorkerReport, type WorkerResult } from './redis-queue.js';
 
 export interface JobWorkerOptions {
