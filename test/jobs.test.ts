@@ -1,5 +1,5 @@
 import { dirname, join } from 'node:path';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import type { HubMessage } from '../src/modules/hub/hub.js';
 import type { Instance } from '../src/modules/instances/instances.types.js';
 import type { Job } from '../src/modules/jobs/jobs.types.js';
@@ -14,7 +14,8 @@ import { makePassivbotCheckout, standinConfig, type PassivbotCheckout } from './
  * the environment's CPU slots, followed by progress, cancelled, and their results parsed.
  */
 
-describe.each(testDatabases)('jobs on $name', (database) => {
+// Real processes on a machine shared with the other suites: a step can take seconds under load.
+describe.each(testDatabases)('jobs on $name', { timeout: 120_000 }, (database) => {
   let t: TestApp;
   let api: ReturnType<typeof apiClient>;
   let checkout: PassivbotCheckout;
@@ -55,6 +56,13 @@ describe.each(testDatabases)('jobs on $name', (database) => {
       const current = await job(id);
       return ['completed', 'failed', 'cancelled', 'interrupted'].includes(current.status) ? current : undefined;
     }, `job ${id} to finish`, ms);
+
+  // A test that fails half-way must not leave jobs holding the slots the next tests need.
+  afterEach(async () => {
+    const left = (await api.get('/jobs?limit=200')).json<{ jobs: Job[] }>().jobs.filter((j) => j.status === 'queued' || j.status === 'running');
+    for (const j of left) await api.del(`/${j.type}/jobs/${j.id}`, 'operator');
+    for (const j of left) await finished(j.id);
+  });
 
   it('runs a backtest: progress on the hub, metrics, a downsampled equity curve, fills by page and export', async () => {
     const spy = hubSpy(t, ['jobs']);
