@@ -4,7 +4,7 @@
  * reconnect (with backoff), and sends the browser to sign-in when the server closes it 4001
  * (session revoked or expired). Nothing polls: pages invalidate their queries on messages.
  */
-import { useQueryClient, type QueryKey } from '@tanstack/react-query';
+import { useQueryClient, type QueryClient, type QueryKey } from '@tanstack/react-query';
 import { createContext, useContext, useEffect, useEffectEvent, useMemo, useSyncExternalStore, type ReactNode } from 'react';
 
 export type HubStatus = 'connected' | 'connecting' | 'reconnecting';
@@ -241,4 +241,11 @@ export function useLiveInvalidate(topics: string[], queryKeys: QueryKey[], { ign
       offReconnect();
     };
   }, [hub, queryClient, topicKey, keysKey, ignoreKey]);
+}
+
+/** After a reconnect messages may have been missed: refetch this key. */
+export function useRefetchOnReconnect(queryClient: QueryClient, queryKey: readonly unknown[]): void {
+  const hub = useHub();
+  const key = JSON.stringify(queryKey);
+  useEffect(() => hub.onReconnect(() => void queryClient.invalidateQueries({ queryKey: JSON.parse(key) as unknown[] })), [hub, queryClient, key]);
 }

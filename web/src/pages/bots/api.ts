@@ -3,11 +3,11 @@
  * `['instance', id]`), kept live by hub messages applied in place (no refetch per summary),
  * and the mutations the pages use.
  */
-import { useMutation, useQuery, useQueryClient, type QueryClient } from '@tanstack/react-query';
-import { useCallback, useEffect } from 'react';
+import { useMutation, useQuery, useQueryClient } from '@tanstack/react-query';
+import { useCallback } from 'react';
 import { api, unwrap } from '../../lib/api/client';
 import type { paths } from '../../lib/api/schema';
-import { useHub, useHubTopic, type HubMessage } from '../../lib/hub';
+import { useHubTopic, useRefetchOnReconnect, type HubMessage } from '../../lib/hub';
 
 type Json<T> = T extends { content: { 'application/json': infer B } } ? B : never;
 
@@ -65,13 +65,6 @@ function applyToList(list: Instance[] | undefined, message: HubMessage): Instanc
   const copy = list.slice();
   copy[index] = next;
   return copy;
-}
-
-/** After a reconnect messages may have been missed: refetch these keys. */
-function useRefetchOnReconnect(queryClient: QueryClient, queryKey: readonly unknown[]) {
-  const hub = useHub();
-  const key = JSON.stringify(queryKey);
-  useEffect(() => hub.onReconnect(() => void queryClient.invalidateQueries({ queryKey: JSON.parse(key) as unknown[] })), [hub, queryClient, key]);
 }
 
 export function useInstances() {

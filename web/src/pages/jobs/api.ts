@@ -3,11 +3,11 @@
  * the hub topics `jobs` and `job:<id>` (state changes replace the job, progress is patched in
  * place; nothing polls), plus what the new-job form reads and the mutations.
  */
-import { useMutation, useQuery, useQueryClient, type QueryClient } from '@tanstack/react-query';
-import { useCallback, useEffect } from 'react';
+import { useMutation, useQuery, useQueryClient } from '@tanstack/react-query';
+import { useCallback } from 'react';
 import { api, unwrap } from '../../lib/api/client';
 import type { paths } from '../../lib/api/schema';
-import { useHub, useHubTopic, useLiveInvalidate, type HubMessage } from '../../lib/hub';
+import { useHubTopic, useRefetchOnReconnect, useLiveInvalidate, type HubMessage } from '../../lib/hub';
 
 type Json<T> = T extends { content: { 'application/json': infer B } } ? B : never;
 
@@ -63,12 +63,6 @@ function applyToList(list: JobSummary[] | undefined, message: HubMessage): JobSu
   const copy = list.slice();
   copy[index] = next;
   return copy;
-}
-
-function useRefetchOnReconnect(queryClient: QueryClient, queryKey: readonly unknown[]) {
-  const hub = useHub();
-  const key = JSON.stringify(queryKey);
-  useEffect(() => hub.onReconnect(() => void queryClient.invalidateQueries({ queryKey: JSON.parse(key) as unknown[] })), [hub, queryClient, key]);
 }
 
 export function useJobs() {
