@@ -36,10 +36,11 @@ describe('pbfleet restart with running bots', () => {
     async () => {
       await start();
       await call('PUT', '/settings/paths', { passivbotDir: checkout.dir, pythonPath: checkout.python, passivbotKind: 'v7' });
-      await call('POST', '/accounts', { name: 'bybit_01', exchange: 'bybit', key: 'k', secret: 's' });
+      // One account per bot, as Passivbot runs: bots of one account share its fill cache and monitor files.
       const ids: string[] = [];
       for (let i = 1; i <= 5; i++) {
-        const bot = await call<Instance>('POST', '/instances', { name: `adopted-${i}`, environmentId: 'local', account: 'bybit_01', config: standinConfig({ standin: { flood_lines_per_s: 20 } }) });
+        await call('POST', '/accounts', { name: `bybit_0${i}`, exchange: 'bybit', key: 'k', secret: 's' });
+        const bot = await call<Instance>('POST', '/instances', { name: `adopted-${i}`, environmentId: 'local', account: `bybit_0${i}`, config: standinConfig({ standin: { flood_lines_per_s: 20 } }) });
         ids.push(bot.id);
       }
       await call('POST', '/instances/bulk', { action: 'start', ids });
